@@ -1,0 +1,98 @@
+// Package daemon turns a Go program into a Unix daemon: it detaches the
+// program from the terminal and session that started it (the SysV sequence of
+// systemd's daemon(7), done by re-executing the binary because a Go program
+// cannot fork), keeps a locked pidfile, and controls the running daemon
+// through that pidfile.
+//
+// The package depends on the standard library and golang.org/x/sys only, so
+// it can be vendored into any module.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Config says how the daemon detaches and where it keeps its files. The zero
+// value detaches with the defaults of the classic createDaemon recipe: working
+// directory "/", umask 0, standard I/O on /dev/null, and no pidfile.
+type Config struct {
+	// Name is the daemon's name, used in messages.
+	Name string
+
+	// If PIDFile is non-empty, the daemon creates it, writes its pid to it and
+	// holds an exclusive lock on it for its whole life. Start refuses to start
+	// a second daemon while the lock is held, and Stop, Status and Reload use
+	// the lock, not the pid alone, to decide whether the daemon is running.
+	PIDFile string
+
+	// If WorkDir is non-empty, the daemon changes to it; otherwise to "/".
+	WorkDir string
+
+	// Umask is the daemon's file mode creation mask. Zero is a real value: a
+	// daemon started with the zero Config has umask 0, as daemon(7) asks.
+	Umask int
+
+	// MaxFD bounds the last-resort loop that marks inherited descriptors
+	// close-on-exec when neither close_range(2) nor /proc/self/fd is
+	// available. If MaxFD is zero, 1024 is used.
+	MaxFD int
+
+	// If Stdio is non-empty, the daemon's standard input, output and error are
+	// opened on it; otherwise on /dev/null.
+	Stdio string
+
+	// If LogFile is non-empty, the daemon's standard output and error are
+	// appended to it instead of Stdio, and the Go runtime's crash output
+	// (panics, fatal errors) is written there too.
+	LogFile string
+
+	// If User is non-empty, the daemon switches to that user, and to the
+	// user's primary and supplementary groups, after it has written its
+	// pidfile and opened its standard I/O.
+	User string
+
+	// If Group is non-empty, the daemon switches to that group; with User it
+	// replaces the user's primary group.
+	Group string
+
+	// If Env is non-nil, the daemon's environment is exactly Env; otherwise
+	// the daemon inherits the environment of the process that called Start.
+	Env []string
+}
+
+// Service is the code the daemon runs. Every field may be nil.
+type Service struct {
+	// Init runs in the detached daemon before it reports that it is ready.
+	// If Init returns an error, the daemon removes its pidfile and exits, and
+	// Start returns the error in the process that called it.
+	Init func(ctx context.Context) error
+
+	// Serve runs until ctx is cancelled, which happens on SIGTERM or SIGINT.
+	// The daemon exits with status 0 when Serve returns nil and 1 otherwise.
+	Serve func(ctx context.Context) error
+
+	// Reload runs on SIGHUP. An error is logged; the daemon keeps running.
+	Reload func(ctx context.Context) error
+}
+
+// Errors returned by the functions of this package; compare with errors.Is.
+var (
+	// ErrAlreadyRunning: Start found a daemon that holds the pidfile's lock.
+	ErrAlreadyRunning = errors.New("already running")
+
+	// ErrNotRunning: no pidfile exists.
+	ErrNotRunning = errors.New("not running")
+
+	// ErrDead: a pidfile exists but no process holds its lock, so the daemon
+	// died without removing it.
+	ErrDead = errors.New("not running, but pidfile exists")
+
+	// ErrNoPIDFile: Config.PIDFile is empty, so the daemon cannot be found.
+	ErrNoPIDFile = errors.New("no pidfile configured")
+)
+
+// DefaultStopTimeout is how long Stop waits after SIGTERM before it sends
+// SIGKILL, when its caller has no opinion.
+const DefaultStopTimeout = 10 * time.Second
