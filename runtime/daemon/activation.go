@@ -1,0 +1,287 @@
+//go:build unix
+
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Environment variables of the sd_listen_fds(3) protocol.
+const (
+	envListenPID     = "LISTEN_PID"
+	envListenFDs     = "LISTEN_FDS"
+	envListenFDNames = "LISTEN_FDNAMES"
+)
+
+// ListenFDsStart is the first descriptor a service manager passes
+// (SD_LISTEN_FDS_START): descriptors 0 to 2 stay standard I/O.
+const ListenFDsStart = 3
+
+// UnnamedFD is the Name of a descriptor passed without LISTEN_FDNAMES, as
+// sd_listen_fds_with_names(3) names it.
+const UnnamedFD = "unknown"
+
+// ListenFD is one descriptor passed by socket activation.
+type ListenFD struct {
+	// Name is the descriptor's name from LISTEN_FDNAMES: systemd's
+	// FileDescriptorName=, by default the name of the .socket unit, so the
+	// descriptors of a unit with several Listen*= lines share one name. It is
+	// UnnamedFD if the manager passed no name for it.
+	Name string
+
+	// File is the descriptor, marked close-on-exec; File.Name() is Name.
+	// Like any *os.File it is closed when it is garbage-collected, so keep it
+	// (or what Endpoints made of it) for as long as the daemon needs it.
+	File *os.File
+}
+
+// Activated is the list of descriptors a service manager passed, in the order
+// it passed them: Activated[i].File is descriptor ListenFDsStart+i.
+type Activated []ListenFD
+
+// ListenFDs takes the descriptors passed by socket activation: LISTEN_FDS
+// descriptors from 3 on, named by LISTEN_FDNAMES, if LISTEN_PID is this
+// process's pid. It marks each of them close-on-exec, so the programs the
+// daemon starts do not inherit the listening sockets.
+//
+// It unsets LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES in every case, as
+// sd_listen_fds(1) does, so that a child cannot mistake them for its own;
+// hence call it once, early, before anything reads them or starts children.
+//
+// It returns one of:
+//   - (a, nil) with len(a) > 0: the process was socket-activated;
+//   - (nil, nil): it was not (LISTEN_PID unset or another process's pid, or
+//     LISTEN_FDS unset or zero);
+//   - (nil, err): the variables are meant for this process but malformed
+//     (LISTEN_FDNAMES must hold one name per descriptor), or a descriptor is
+//     not open.
+func ListenFDs() (Activated, error) {
+	n, names, err := parseListenEnv(os.Getenv, os.Getpid())
+	for _, name := range []string{envListenPID, envListenFDs, envListenFDNames} {
+		if uerr := os.Unsetenv(name); uerr != nil && err == nil {
+			err = fmt.Errorf("unset %s: %w", name, uerr)
+		}
+	}
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	// Check every descriptor before wrapping any in an *os.File, whose
+	// finalizer would close a descriptor that belongs to someone else.
+	for i := range n {
+		fd := ListenFDsStart + i
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+			return nil, fmt.Errorf("%s=%d: descriptor %d: %w", envListenFDs, n, fd, err)
+		}
+	}
+	a := make(Activated, n)
+	for i := range a {
+		a[i] = ListenFD{Name: names[i], File: os.NewFile(uintptr(ListenFDsStart+i), names[i])}
+	}
+	return a, nil
+}
+
+// parseListenEnv decodes the activation variables read by getenv for process
+// pid: the number of descriptors passed, zero if none are meant for pid, and
+// their names.
+func parseListenEnv(getenv func(string) string, pid int) (int, []string, error) {
+	spid := getenv(envListenPID)
+	if spid == "" {
+		return 0, nil, nil
+	}
+	p, err := strconv.Atoi(spid)
+	if err != nil || p <= 0 {
+		return 0, nil, fmt.Errorf("%s=%q: not a pid", envListenPID, spid)
+	}
+	if p != pid {
+		return 0, nil, nil
+	}
+	sfds := getenv(envListenFDs)
+	if sfds == "" {
+		return 0, nil, nil
+	}
+	n, err := strconv.Atoi(sfds)
+	if err != nil || n < 0 || n > math.MaxInt32-ListenFDsStart {
+		return 0, nil, fmt.Errorf("%s=%q: not a number of descriptors", envListenFDs, sfds)
+	}
+	if n == 0 {
+		return 0, nil, nil
+	}
+	names := make([]string, n)
+	if snames := getenv(envListenFDNames); snames != "" {
+		names = strings.Split(snames, ":")
+		if len(names) != n {
+			return 0, nil, fmt.Errorf("%s=%q: %d names for %s=%d", envListenFDNames, snames, len(names), envListenFDs, n)
+		}
+	}
+	for i, name := range names {
+		if name == "" {
+			names[i] = UnnamedFD
+		}
+	}
+	return n, names, nil
+}
+
+// FDs returns the descriptor numbers of a, in order: the descriptors that a
+// step closing inherited descriptors must leave alone. Call it, and run that
+// step, before Endpoints, which moves sockets to new descriptors.
+func (a Activated) FDs() []int {
+	fds := make([]int, len(a))
+	for i, l := range a {
+		fds[i] = int(l.File.Fd())
+	}
+	return fds
+}
+
+// Endpoints is Activated sorted by kind, each kind keyed by descriptor name.
+// A name maps to several values when one .socket unit has several Listen*=
+// lines, in the order the manager passed them.
+type Endpoints struct {
+	// Listeners holds the listening stream and seqpacket sockets of the
+	// inet, inet6 and unix families (ListenStream=, ListenSequentialPacket=).
+	Listeners map[string][]net.Listener
+
+	// PacketConns holds the datagram and raw sockets of the inet, inet6 and
+	// unix families (ListenDatagram=).
+	PacketConns map[string][]net.PacketConn
+
+	// Files holds everything else, untouched: FIFOs, special files, netlink
+	// and other sockets the net package does not wrap, and connected stream
+	// sockets (Accept=yes), which net.FileConn turns into a net.Conn.
+	Files map[string][]*os.File
+}
+
+// Endpoints turns the descriptors of a into net.Listener, net.PacketConn or,
+// for anything else, *os.File values, by asking each socket its type and
+// family (getsockopt(2), getsockname(2)) rather than trusting its name.
+//
+// It takes ownership of a's files: on success each socket it converted has a
+// new descriptor and its File in a is closed, and the other files are handed
+// over in Files. On error it closes what it had made, leaves a as it was, and
+// returns the error naming the descriptor that failed.
+func (a Activated) Endpoints() (Endpoints, error) {
+	ep := Endpoints{
+		Listeners:   make(map[string][]net.Listener),
+		PacketConns: make(map[string][]net.PacketConn),
+		Files:       make(map[string][]*os.File),
+	}
+	var converted []*os.File
+	for _, l := range a {
+		kind, err := socketKind(l.File)
+		if err == nil {
+			switch kind {
+			case kindListener:
+				var ln net.Listener
+				if ln, err = net.FileListener(l.File); err == nil {
+					ep.Listeners[l.Name] = append(ep.Listeners[l.Name], ln)
+				}
+			case kindPacket:
+				var pc net.PacketConn
+				if pc, err = net.FilePacketConn(l.File); err == nil {
+					ep.PacketConns[l.Name] = append(ep.PacketConns[l.Name], pc)
+				}
+			default:
+				ep.Files[l.Name] = append(ep.Files[l.Name], l.File)
+			}
+		}
+		if err != nil {
+			ep.closeConverted()
+			return Endpoints{}, fmt.Errorf("activated descriptor %d (%s): %w", l.File.Fd(), l.Name, err)
+		}
+		if kind != kindFile {
+			converted = append(converted, l.File)
+		}
+	}
+	var errs []error
+	for _, f := range converted {
+		if err := f.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close activated descriptor %s: %w", f.Name(), err))
+		}
+	}
+	return ep, errors.Join(errs...)
+}
+
+// closeConverted closes the listeners and packet connections of ep, undoing a
+// failed Endpoints; the files in ep.Files still belong to the Activated.
+func (ep Endpoints) closeConverted() {
+	for _, lns := range ep.Listeners {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	for _, pcs := range ep.PacketConns {
+		for _, pc := range pcs {
+			pc.Close()
+		}
+	}
+}
+
+// Kinds of activated descriptor, by what Endpoints makes of them.
+const (
+	kindFile = iota
+	kindListener
+	kindPacket
+)
+
+// socketKind says what f should become: a listener if it is a listening
+// stream or seqpacket socket, a packet connection if it is a datagram or raw
+// socket, of a family the net package wraps (inet, inet6, unix); a file
+// otherwise.
+func socketKind(f *os.File) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return kindFile, err
+	}
+	var kind int
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		kind, serr = fdKind(int(fd))
+	})
+	if err != nil {
+		return kindFile, err
+	}
+	return kind, serr
+}
+
+// fdKind is socketKind for a raw descriptor.
+func fdKind(fd int) (int, error) {
+	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	if errors.Is(err, unix.ENOTSOCK) {
+		return kindFile, nil
+	}
+	if err != nil {
+		return kindFile, fmt.Errorf("getsockopt SO_TYPE: %w", err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if errors.Is(err, unix.EAFNOSUPPORT) {
+		return kindFile, nil // a family x/sys/unix cannot decode, so net cannot either
+	}
+	if err != nil {
+		return kindFile, fmt.Errorf("getsockname: %w", err)
+	}
+	switch sa.(type) {
+	case *unix.SockaddrInet4, *unix.SockaddrInet6, *unix.SockaddrUnix:
+	default:
+		return kindFile, nil
+	}
+	switch typ {
+	case unix.SOCK_STREAM, unix.SOCK_SEQPACKET:
+		listening, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+		if err != nil {
+			return kindFile, fmt.Errorf("getsockopt SO_ACCEPTCONN: %w", err)
+		}
+		if listening != 0 {
+			return kindListener, nil
+		}
+	case unix.SOCK_DGRAM, unix.SOCK_RAW:
+		return kindPacket, nil
+	}
+	return kindFile, nil
+}

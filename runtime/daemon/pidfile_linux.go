@@ -1,0 +1,254 @@
+package daemon
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// pidFileMode is the pidfile's mode, set explicitly so that umask 0 does not
+// make it world-writable.
+const pidFileMode = 0o644
+
+// A pidFile is the daemon's pidfile, held open and exclusively locked
+// (flock) for the daemon's whole life. The lock, not the pid, says whether
+// the daemon runs: the kernel drops it when the daemon exits, however it
+// exits.
+type pidFile struct {
+	f    *os.File
+	path string
+}
+
+// createPIDFile writes this process's pid to path and locks it. The pid is
+// written to an unnamed, already locked file that is then linked at path, so
+// nobody ever sees the path without a lock or with a partial pid, and two
+// daemons racing for one path cannot both win. A stale pidfile, one that
+// nobody has locked, is replaced. If a running daemon holds path, it returns
+// that daemon's pid and an error wrapping ErrAlreadyRunning.
+func createPIDFile(path string) (*pidFile, int, error) {
+	f, tmpName, err := lockedTempFile(filepath.Dir(path))
+	if err != nil {
+		return nil, 0, fmt.Errorf("pidfile %s: %w", path, err)
+	}
+	fail := func(pid int, err error) (*pidFile, int, error) {
+		if tmpName != "" {
+			unix.Unlink(tmpName)
+		}
+		f.Close()
+		return nil, pid, err
+	}
+	if _, err := fmt.Fprintf(f, "%d\n", os.Getpid()); err != nil {
+		return fail(0, fmt.Errorf("pidfile %s: %w", path, err))
+	}
+	// Each pass either links the file or removes a stale pidfile; a path that
+	// keeps changing means another program is fighting over it.
+	for range 8 {
+		err := linkAt(f, tmpName, path)
+		if err == nil {
+			if tmpName != "" {
+				unix.Unlink(tmpName)
+			}
+			return &pidFile{f: f, path: path}, 0, nil
+		}
+		if !errors.Is(err, unix.EEXIST) {
+			return fail(0, fmt.Errorf("pidfile %s: %w", path, err))
+		}
+		pid, err := lockHolder(path)
+		switch {
+		case err == nil:
+			return fail(pid, fmt.Errorf("%w (pid %d, pidfile %s)", ErrAlreadyRunning, pid, path))
+		case errors.Is(err, ErrDead):
+			if err := removeStalePIDFile(path); err != nil {
+				return fail(0, err)
+			}
+		case errors.Is(err, ErrNotRunning):
+			// Removed since the link failed: link again.
+		default:
+			return fail(0, err)
+		}
+	}
+	return fail(0, fmt.Errorf("pidfile %s keeps changing; is another program writing it?", path))
+}
+
+// lockedTempFile creates an exclusively locked file in dir, unnamed where the
+// file system supports O_TMPFILE; otherwise it returns its temporary name.
+func lockedTempFile(dir string) (*os.File, string, error) {
+	name := ""
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, pidFileMode)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EROFS) {
+			return nil, "", &os.PathError{Op: "create", Path: dir, Err: err}
+		}
+		// No O_TMPFILE here (EOPNOTSUPP, or EISDIR before Linux 3.11).
+		name = filepath.Join(dir, fmt.Sprintf(".%d.pid.tmp", os.Getpid()))
+		fd, err = unix.Open(name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_RDWR|unix.O_CLOEXEC, pidFileMode)
+		if err != nil {
+			return nil, "", &os.PathError{Op: "create", Path: name, Err: err}
+		}
+	}
+	f := os.NewFile(uintptr(fd), dir)
+	if err := unix.Fchmod(fd, pidFileMode); err != nil {
+		f.Close()
+		return nil, "", os.NewSyscallError("fchmod", err)
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return nil, "", os.NewSyscallError("flock", err)
+	}
+	return f, name, nil
+}
+
+// linkAt gives f, an unnamed file or one named tmpName, the name path. It
+// fails with EEXIST if path exists, symbolic link or not.
+func linkAt(f *os.File, tmpName, path string) error {
+	if tmpName != "" {
+		return os.NewSyscallError("link", unix.Link(tmpName, path))
+	}
+	src := "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
+	return os.NewSyscallError("linkat", unix.Linkat(unix.AT_FDCWD, src, unix.AT_FDCWD, path, unix.AT_SYMLINK_FOLLOW))
+}
+
+// remove deletes the pidfile if path still names it, then releases the lock.
+func (p *pidFile) remove() {
+	if sameFile(p.f, p.path) {
+		unix.Unlink(p.path)
+	}
+	p.f.Close()
+}
+
+// openPIDFile opens path with mode (O_RDONLY or O_RDWR) without following a
+// symbolic link or blocking on a FIFO planted there, and checks that it is a
+// regular file.
+func openPIDFile(path string, mode int) (*os.File, error) {
+	fd, err := unix.Open(path, mode|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return nil, ErrNotRunning
+	case errors.Is(err, unix.ELOOP):
+		return nil, fmt.Errorf("pidfile %s is a symbolic link; refusing to use it", path)
+	case err != nil:
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), path)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		f.Close()
+		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		f.Close()
+		return nil, fmt.Errorf("pidfile %s is not a regular file; refusing to use it", path)
+	}
+	return f, nil
+}
+
+// locked reports whether a daemon holds the exclusive lock on f. A shared
+// lock, which readers like this one take for a moment, does not count.
+func locked(f *os.File) (bool, error) {
+	err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB)
+	switch {
+	case err == nil:
+		unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		return false, nil
+	case errors.Is(err, unix.EWOULDBLOCK):
+		return true, nil
+	default:
+		return false, &os.PathError{Op: "flock", Path: f.Name(), Err: err}
+	}
+}
+
+// readPID parses the pid a daemon wrote to f.
+func readPID(f *os.File) (int, error) {
+	var buf [32]byte
+	n, err := unix.Pread(int(f.Fd()), buf[:], 0)
+	if err != nil {
+		return 0, &os.PathError{Op: "read", Path: f.Name(), Err: err}
+	}
+	pid, err := strconv.Atoi(string(bytes.TrimSpace(buf[:n])))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("pidfile %s is locked but holds no pid (%q)", f.Name(), buf[:n])
+	}
+	return pid, nil
+}
+
+// runningDaemon opens the pidfile at path and returns it with the pid of the
+// daemon that holds its lock. The caller closes the file; while it is open,
+// the caller can call locked again to learn whether that daemon still runs.
+// It returns ErrNotRunning without a pidfile and ErrDead with an unlocked one.
+func runningDaemon(path string) (*os.File, int, error) {
+	if path == "" {
+		return nil, 0, ErrNoPIDFile
+	}
+	f, err := openPIDFile(path, unix.O_RDONLY)
+	if err != nil {
+		return nil, 0, err
+	}
+	held, err := locked(f)
+	if err == nil && !held {
+		err = ErrDead
+	}
+	var pid int
+	if err == nil {
+		pid, err = readPID(f)
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, pid, nil
+}
+
+// lockHolder returns the pid of the daemon holding the pidfile at path.
+func lockHolder(path string) (int, error) {
+	f, pid, err := runningDaemon(path)
+	if err != nil {
+		return 0, err
+	}
+	f.Close()
+	return pid, nil
+}
+
+// removeStalePIDFile removes the pidfile at path unless a daemon holds it,
+// and never the pidfile of a daemon that has just started in its place.
+//
+// A daemon locks its pidfile before the file gets its name, so a file found
+// unlocked at path stays unlocked. Removers serialise on an OFD record lock
+// on it, which flock(2) does not see (so no reader mistakes a remover for a
+// daemon), and unlink path only while it still names the file they locked.
+func removeStalePIDFile(path string) error {
+	f, err := openPIDFile(path, unix.O_RDWR)
+	if errors.Is(err, ErrNotRunning) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if held, err := locked(f); err != nil || held {
+		return err
+	}
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: 0, Len: 0}
+	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLKW, &lk); err != nil {
+		return &os.PathError{Op: "lock", Path: path, Err: err}
+	}
+	if sameFile(f, path) {
+		if err := unix.Unlink(path); err != nil && !errors.Is(err, unix.ENOENT) {
+			return &os.PathError{Op: "remove", Path: path, Err: err}
+		}
+	}
+	return nil
+}
+
+// sameFile reports whether path names the file f has open.
+func sameFile(f *os.File, path string) bool {
+	var a, b unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &a) != nil || unix.Lstat(path, &b) != nil {
+		return false
+	}
+	return a.Dev == b.Dev && a.Ino == b.Ino
+}

@@ -1,0 +1,63 @@
+package daemon
+
+import (
+	"os"
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// resetSignalDispositions sets back to their default action the signals that
+// a Go program leaves ignored when it was started with them ignored, so that
+// an ignored SIGHUP does not reach the daemon and its children (daemon(7),
+// step 2). Those are SIGHUP and SIGINT (nohup, and shells that start
+// background jobs, ignore them) and the job-control signals the Go runtime
+// never touches; every other signal gets the runtime's own handler at start,
+// which exec resets to the default. The runtime has no handler for any of
+// these in this process, so changing them behind its back is safe.
+func resetSignalDispositions() error {
+	// An all-zero struct sigaction is SIG_DFL with no flags and an empty mask
+	// on every architecture; it is larger than any of their layouts.
+	var dfl [8]uint64
+	for _, sig := range [...]unix.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGCONT, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU} {
+		if err := rtSigaction(sig, unsafe.Pointer(&dfl)); err != nil {
+			return os.NewSyscallError("rt_sigaction", err)
+		}
+	}
+	return nil
+}
+
+// rtSigaction installs act for sig. The kernel's sigset_t is 8 bytes except
+// on MIPS, where it is 16; the kernel says EINVAL to the wrong one.
+func rtSigaction(sig unix.Signal, act unsafe.Pointer) error {
+	for _, size := range [...]uintptr{8, 16} {
+		_, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(act), 0, size, 0, 0)
+		if errno != unix.EINVAL {
+			if errno != 0 {
+				return errno
+			}
+			return nil
+		}
+	}
+	return unix.EINVAL
+}
+
+// startWithEmptySigmask starts a process whose signal mask is empty, so a
+// signal the launcher had blocked is not blocked in the daemon (daemon(7),
+// step 3). The Go runtime saves the mask of the thread that forks and
+// restores it in the child; clearing it on a locked thread before the fork
+// gives the child a clean one.
+func startWithEmptySigmask(name string, argv []string, attr *os.ProcAttr) (*os.Process, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var empty, old unix.Sigset_t
+	if err := unix.PthreadSigmask(unix.SIG_SETMASK, &empty, &old); err != nil {
+		return nil, os.NewSyscallError("pthread_sigmask", err)
+	}
+	p, err := os.StartProcess(name, argv, attr)
+	// Restoring a mask that was just read cannot fail; were it to, the thread
+	// would merely keep an empty mask.
+	_ = unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+	return p, err
+}

@@ -1,0 +1,190 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// The daemon's one message to the launcher, on the readiness pipe.
+const (
+	msgReady   = "READY "   // then the daemon's pid: Init returned nil
+	msgRunning = "RUNNING " // then the pid of the daemon that holds the pidfile
+	msgError   = "ERROR "   // then the error, which ends start-up
+)
+
+// Start detaches the service as a daemon and waits until it is ready.
+//
+// In the process that calls it, Start returns the daemon's pid once the
+// service's Init has returned nil in the daemon. If the daemon could not be
+// started, or Init returned an error or panicked, Start returns that error,
+// and neither a daemon nor its pidfile is left behind. If a daemon already
+// holds the pidfile, Start returns its pid and an error wrapping
+// ErrAlreadyRunning.
+//
+// Start re-executes the program (a Go program cannot safely fork): first as
+// a session leader, which starts the daemon and exits, so that the daemon is
+// not a session leader and can never acquire a controlling terminal. Both
+// re-executed processes run the program's main with the same arguments and
+// must call Start again with the same Config; there it does not return. The
+// first exits once it has started the daemon; the daemon exits when Serve
+// returns, with status 0 if Serve returned nil and 1 otherwise.
+func Start(cfg Config, svc Service) (pid int, err error) {
+	switch takeHandoff() {
+	case stageSession:
+		os.Exit(startDaemon(cfg))
+	case stageDaemon:
+		os.Exit(runDaemon(cfg, svc, os.NewFile(readyFD, "gendaemon-ready")))
+	}
+	if pid, err := lockHolder(cfg.PIDFile); err == nil {
+		return pid, fmt.Errorf("%w (pid %d)", ErrAlreadyRunning, pid)
+	}
+	return launch(cfg)
+}
+
+// launch starts the session leader and waits for the daemon's message.
+func launch(cfg Config) (int, error) {
+	maxFD := cfg.MaxFD
+	if maxFD <= 0 {
+		maxFD = 1024
+	}
+	if err := closeOnExecFrom(3, maxFD); err != nil {
+		return 0, err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	p, err := reexec(stageSession, cfg, w, true)
+	w.Close()
+	if err != nil {
+		return 0, err
+	}
+	msg, readErr := io.ReadAll(r)
+	if _, err := p.Wait(); err != nil {
+		return 0, err
+	}
+	if readErr != nil {
+		return 0, fmt.Errorf("reading the daemon's readiness: %w", readErr)
+	}
+	return parseReadiness(cfg, string(msg))
+}
+
+// parseReadiness turns the daemon's message into Start's results.
+func parseReadiness(cfg Config, msg string) (int, error) {
+	if rest, ok := strings.CutPrefix(msg, msgReady); ok {
+		if pid, err := strconv.Atoi(rest); err == nil {
+			return pid, nil
+		}
+	}
+	if rest, ok := strings.CutPrefix(msg, msgRunning); ok {
+		if pid, err := strconv.Atoi(rest); err == nil {
+			return pid, fmt.Errorf("%w (pid %d)", ErrAlreadyRunning, pid)
+		}
+	}
+	if rest, ok := strings.CutPrefix(msg, msgError); ok {
+		return 0, errors.New(rest)
+	}
+	// The daemon died before it could say why: a crash in Init that was not
+	// a panic, or a signal. Its pidfile, if any, is no longer locked.
+	if cfg.PIDFile != "" {
+		removeStalePIDFile(cfg.PIDFile)
+	}
+	where := "its standard error went to " + stdioPath(cfg)
+	if cfg.LogFile != "" {
+		where = "see " + cfg.LogFile
+	}
+	return 0, fmt.Errorf("the daemon exited during start-up without saying why (%s)", where)
+}
+
+// startDaemon is the session leader: it starts the daemon, which is not a
+// session leader, and returns the status to exit with.
+func startDaemon(cfg Config) int {
+	ready := os.NewFile(readyFD, "gendaemon-ready")
+	defer ready.Close()
+	err := resetSignalDispositions()
+	if err == nil {
+		_, err = reexec(stageDaemon, cfg, ready, false)
+	}
+	if err != nil {
+		fmt.Fprintf(ready, "%sstarting the daemon: %v", msgError, err)
+		return 1
+	}
+	return 0
+}
+
+// reexec starts this program again as stage, with ready as its readiness
+// pipe, /dev/null as its standard I/O, "/" as its working directory and an
+// empty signal mask. Every other descriptor must be close-on-exec.
+func reexec(stage int, cfg Config, ready *os.File, setsid bool) (*os.Process, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("finding this program to re-execute it: %w", err)
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer null.Close()
+	handoff, err := newHandoff(stage)
+	if err != nil {
+		return nil, err
+	}
+	defer handoff.Close()
+	env := cfg.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	p, err := startWithEmptySigmask(self, os.Args, &os.ProcAttr{
+		Dir:   "/",
+		Env:   env,
+		Files: []*os.File{null, null, null, handoff, ready},
+		Sys:   &syscall.SysProcAttr{Setsid: setsid},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("re-executing %s: %w", self, err)
+	}
+	return p, nil
+}
+
+// runDaemon is the daemon: it finishes detaching, runs the service, reports
+// readiness on ready, and returns the status to exit with.
+func runDaemon(cfg Config, svc Service, ready *os.File) int {
+	setCloseOnExec(readyFD)
+	report := func(format string, args ...any) {
+		fmt.Fprintf(ready, format, args...)
+		ready.Close()
+	}
+	if err := redirectStdio(cfg); err != nil {
+		report("%s%v", msgError, err)
+		return 1
+	}
+	err := runService(cfg, svc, func(pid int, err error) {
+		switch {
+		case errors.Is(err, ErrAlreadyRunning):
+			report("%s%d", msgRunning, pid)
+		case err != nil:
+			report("%s%v", msgError, err)
+		default:
+			report("%s%d", msgReady, os.Getpid())
+		}
+	})
+	if err != nil {
+		logf(cfg, "%v", err)
+		return 1
+	}
+	return 0
+}
+
+// stdioPath is where the daemon's standard I/O goes.
+func stdioPath(cfg Config) string {
+	if cfg.Stdio == "" {
+		return os.DevNull
+	}
+	return cfg.Stdio
+}
