@@ -11,7 +11,6 @@ import (
 	"time"
 )
 
-
 // Start is not supported on this system.
 func Start(cfg Config, svc Service) (pid int, err error) { return 0, errors.ErrUnsupported }
 
