@@ -1,0 +1,810 @@
+//go:build linux
+
+package daemon_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gendaemon/gendaemon/runtime/daemon"
+)
+
+// The test binary doubles as the program under test: with roleEnv set,
+// TestMain runs a launcher that calls daemon.Start (and, in the processes
+// Start re-executes, becomes the daemon) instead of the tests.
+const (
+	roleEnv   = "DAEMONTEST_ROLE"   // "launcher" or "runner"
+	configEnv = "DAEMONTEST_CONFIG" // the daemon.Config, one field a line: Field=value
+	initEnv   = "DAEMONTEST_INIT"   // ok, fail, panic, or wait
+	serveEnv  = "DAEMONTEST_SERVE"  // ok, or stubborn: ignore SIGTERM
+	eventsEnv = "DAEMONTEST_EVENTS" // a FIFO the hooks report to, one line each
+	ttyEnv    = "DAEMONTEST_TTY"    // a terminal that Init opens without O_NOCTTY
+	ignoreEnv = "DAEMONTEST_IGNORE" // signals the launcher ignores, comma-separated
+)
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(roleEnv) {
+	case "":
+		os.Exit(m.Run())
+	case "launcher":
+		os.Exit(launcher())
+	case "runner":
+		if err := daemon.Run(testConfig(), testService()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+}
+
+// launcher is the program's main for the start tests.
+func launcher() int {
+	for _, name := range strings.Split(os.Getenv(ignoreEnv), ",") {
+		if name != "" {
+			signal.Ignore(unix.SignalNum(name))
+		}
+	}
+	fmt.Printf("launcher sigign=%s sigblk=%s\n", statusField(os.Getpid(), "SigIgn"), blockedInAllThreads(os.Getpid()))
+	pid, err := daemon.Start(testConfig(), testService())
+	if errors.Is(err, daemon.ErrAlreadyRunning) {
+		fmt.Printf("running %d\n", pid)
+		return 3
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Printf("started %d\n", pid)
+	return 0
+}
+
+func testConfig() daemon.Config {
+	cfg := daemon.Config{Name: "testd"}
+	for _, line := range strings.Split(os.Getenv(configEnv), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		switch k {
+		case "PIDFile":
+			cfg.PIDFile = v
+		case "WorkDir":
+			cfg.WorkDir = v
+		case "Umask":
+			u, _ := strconv.ParseInt(v, 8, 32)
+			cfg.Umask = int(u)
+		case "LogFile":
+			cfg.LogFile = v
+		case "User":
+			cfg.User = v
+		case "Group":
+			cfg.Group = v
+		}
+	}
+	if os.Getenv(ignoreEnv) != "" {
+		// The launcher ignores signals; the daemon, which runs this same
+		// main, must not do so again. This also exercises Config.Env.
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, ignoreEnv+"=") {
+				cfg.Env = append(cfg.Env, kv)
+			}
+		}
+	}
+	return cfg
+}
+
+func testService() daemon.Service {
+	return daemon.Service{
+		Init: func(ctx context.Context) error {
+			if tty := os.Getenv(ttyEnv); tty != "" {
+				// Deliberately without O_NOCTTY, and kept open.
+				if _, err := unix.Open(tty, unix.O_RDWR, 0); err != nil {
+					return err
+				}
+			}
+			switch os.Getenv(initEnv) {
+			case "fail":
+				return errors.New("init says no")
+			case "panic":
+				panic("init panics")
+			case "wait":
+				report("init waiting")
+				// The test answers on the same FIFO once it has checked that
+				// the launcher is still waiting.
+				f, err := os.Open(os.Getenv(eventsEnv) + ".go")
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if _, err := bufio.NewReader(f).ReadString('\n'); err != nil {
+					return err
+				}
+			}
+			report("init")
+			return nil
+		},
+		Serve: func(ctx context.Context) error {
+			<-ctx.Done()
+			report("serve cancelled")
+			switch os.Getenv(serveEnv) {
+			case "stubborn":
+				select {}
+			case "panic":
+				panic("serve panics")
+			}
+			return nil
+		},
+		Reload: func(ctx context.Context) error {
+			report("reload")
+			return nil
+		},
+	}
+}
+
+// report writes one line to the events FIFO, if there is one.
+func report(event string) {
+	if path := os.Getenv(eventsEnv); path != "" {
+		if f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0); err == nil {
+			fmt.Fprintln(f, event)
+			f.Close()
+		}
+	}
+}
+
+// A harness starts launchers and ends every process they leave behind.
+type harness struct {
+	t      *testing.T
+	dir    string
+	config map[string]string
+	env    []string
+	events chan string
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	h := &harness{t: t, dir: dir, config: map[string]string{
+		"PIDFile": filepath.Join(dir, "testd.pid"),
+		"WorkDir": dir,
+	}}
+	fifo := filepath.Join(dir, "events")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Opened read-write, the FIFO never blocks a writer and never reports
+	// end of file when one closes.
+	f, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.events = make(chan string, 16)
+	go func() {
+		s := bufio.NewScanner(f)
+		for s.Scan() {
+			h.events <- s.Text()
+		}
+	}()
+	t.Cleanup(func() { f.Close() })
+	h.env = append(h.env, eventsEnv+"="+fifo)
+	return h
+}
+
+func (h *harness) pidFile() string { return h.config["PIDFile"] }
+
+func (h *harness) daemonConfig() daemon.Config {
+	return daemon.Config{Name: "testd", PIDFile: h.pidFile()}
+}
+
+// command returns an unstarted launcher with the harness's configuration.
+func (h *harness) command(role string, env ...string) *exec.Cmd {
+	var cfg []string
+	for k, v := range h.config {
+		cfg = append(cfg, k+"="+v)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), roleEnv+"="+role, configEnv+"="+strings.Join(cfg, "\n"))
+	cmd.Env = append(cmd.Env, h.env...)
+	cmd.Env = append(cmd.Env, env...)
+	return cmd
+}
+
+// start runs a launcher to completion and returns the daemon's pid, which
+// the test ends when it finishes.
+func (h *harness) start(env ...string) (pid int, launcherOut string) {
+	h.t.Helper()
+	out, err := h.command("launcher", env...).CombinedOutput()
+	if err != nil {
+		h.t.Fatalf("launcher: %v\n%s", err, out)
+	}
+	return h.startedPID(string(out)), string(out)
+}
+
+// startedPID finds the daemon's pid in the launcher's output and has the
+// test end that process.
+func (h *harness) startedPID(out string) int {
+	h.t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		if rest, ok := strings.CutPrefix(line, "started "); ok {
+			pid, err := strconv.Atoi(rest)
+			if err != nil {
+				h.t.Fatalf("launcher printed %q", line)
+			}
+			h.t.Cleanup(func() { endProcess(h.t, pid) })
+			return pid
+		}
+	}
+	h.t.Fatalf("launcher did not print the daemon's pid:\n%s", out)
+	return 0
+}
+
+// waitEvent waits for the next event from the hooks and checks it.
+func (h *harness) waitEvent(want string) {
+	h.t.Helper()
+	select {
+	case got := <-h.events:
+		if got != want {
+			h.t.Fatalf("event %q, want %q", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		h.t.Fatalf("no event %q within 10s", want)
+	}
+}
+
+// endProcess kills pid, unless it is gone, and waits until it has exited.
+func endProcess(t *testing.T, pid int) {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return // already gone
+	}
+	defer unix.Close(pidfd)
+	unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+	if !exited(pidfd, 10*time.Second) {
+		t.Errorf("pid %d did not exit within 10s of SIGKILL", pid)
+	}
+}
+
+// exited waits up to timeout for the process behind pidfd to exit.
+func exited(pidfd int, timeout time.Duration) bool {
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	deadline := time.Now().Add(timeout)
+	for {
+		n, err := unix.Poll(fds, int(time.Until(deadline).Milliseconds()))
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		return n > 0
+	}
+}
+
+// procStat is what /proc/PID/stat says about a process.
+type procStat struct {
+	state                  string
+	ppid, pgrp, sid, ttyNr int
+}
+
+func readStat(t *testing.T, pid int) procStat {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	n := func(i int) int { v, _ := strconv.Atoi(f[i]); return v }
+	return procStat{state: f[0], ppid: n(1), pgrp: n(2), sid: n(3), ttyNr: n(4)}
+}
+
+// statusField returns a field of /proc/PID/status.
+func statusField(pid int, name string) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// blockedInAllThreads returns, in hex, the signals that every thread of pid
+// blocks: those the process cannot receive. The Go runtime parks one thread
+// with most signals blocked, so a single thread's SigBlk says little.
+func blockedInAllThreads(pid int) string {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	all := ^uint64(0)
+	for _, task := range tasks {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "SigBlk:"); ok {
+				m, _ := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+				all &= m
+			}
+		}
+	}
+	return fmt.Sprintf("%016x", all)
+}
+
+func hasSignal(hexMask string, sig unix.Signal) bool {
+	m, _ := strconv.ParseUint(hexMask, 16, 64)
+	return m&(1<<(uint(sig)-1)) != 0
+}
+
+func fds(t *testing.T, pid int) map[string]string {
+	t.Helper()
+	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, e := range entries {
+		target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, e.Name()))
+		if err == nil {
+			m[e.Name()] = target
+		}
+	}
+	return m
+}
+
+// TestStartDetaches starts a daemon the way a careless launcher would (an
+// inherited descriptor, SIGHUP ignored as under nohup, a signal blocked, a
+// umask) and checks what the kernel says about the daemon.
+func TestStartDetaches(t *testing.T) {
+	h := newHarness(t)
+	h.config["Umask"] = "027"
+	leak, err := os.Create(filepath.Join(h.dir, "leaked"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leak.Close()
+	cmd := h.command("launcher", ignoreEnv+"=SIGHUP,SIGTTOU")
+	cmd.ExtraFiles = []*os.File{leak} // fd 3 in the launcher, not close-on-exec
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	// The launcher starts with SIGUSR2 blocked: its parent blocked it on the
+	// thread that forks.
+	runtime.LockOSThread()
+	var usr2, old unix.Sigset_t
+	usr2.Val[0] = 1 << (uint(unix.SIGUSR2) - 1)
+	unix.PthreadSigmask(unix.SIG_BLOCK, &usr2, &old)
+	err = cmd.Run()
+	unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+	runtime.UnlockOSThread()
+	if err != nil {
+		t.Fatalf("launcher: %v\n%s", err, out.String())
+	}
+	pid := h.startedPID(out.String())
+	h.waitEvent("init")
+
+	// The launcher's own state proves the checks below can fail.
+	var launcherIgn, launcherBlk string
+	fmt.Sscanf(out.String(), "launcher sigign=%s sigblk=%s", &launcherIgn, &launcherBlk)
+	if !hasSignal(launcherIgn, unix.SIGHUP) || !hasSignal(launcherBlk, unix.SIGUSR2) {
+		t.Fatalf("launcher had SigIgn %s, SigBlk %s: the test did not set up SIGHUP ignored and SIGUSR2 blocked", launcherIgn, launcherBlk)
+	}
+
+	st := readStat(t, pid)
+	if st.sid == pid {
+		t.Errorf("daemon %d is a session leader: it could acquire a controlling terminal", pid)
+	}
+	if st.pgrp != st.sid {
+		t.Errorf("daemon's process group %d is not its session's %d", st.pgrp, st.sid)
+	}
+	if mySID, _ := unix.Getsid(0); st.sid == mySID {
+		t.Errorf("daemon is in the test's session %d", mySID)
+	}
+	if st.ttyNr != 0 {
+		t.Errorf("daemon has controlling terminal %#x", st.ttyNr)
+	}
+	if cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); cwd != h.dir {
+		t.Errorf("daemon's cwd = %q, want %q", cwd, h.dir)
+	}
+	if umask := statusField(pid, "Umask"); umask != "0027" {
+		t.Errorf("daemon's umask = %s, want 0027", umask)
+	}
+	if ign := statusField(pid, "SigIgn"); ign != "0000000000000000" {
+		t.Errorf("daemon ignores signals %s, want none (SIGHUP was ignored by its launcher)", ign)
+	}
+	if blk := blockedInAllThreads(pid); blk != "0000000000000000" {
+		t.Errorf("daemon blocks signals %s in every thread, want none (SIGUSR2 was blocked in its launcher)", blk)
+	}
+	open := fds(t, pid)
+	for fd := range 3 {
+		if got := open[strconv.Itoa(fd)]; got != os.DevNull {
+			t.Errorf("daemon's fd %d is %q, want %s", fd, got, os.DevNull)
+		}
+	}
+	for fd, target := range open {
+		switch {
+		case target == leak.Name():
+			t.Errorf("daemon inherited the launcher's fd on %s as fd %s", target, fd)
+		case strings.Contains(target, "gendaemon-handoff"), strings.HasPrefix(target, "pipe:"):
+			t.Errorf("daemon still holds start-up descriptor %s: %s", fd, target)
+		}
+	}
+	environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(environ), roleEnv+"=launcher") {
+		t.Errorf("daemon's environ lacks the launcher's variables: %q", environ)
+	}
+	if strings.Contains(strings.ToLower(string(environ)), "gendaemon") {
+		t.Errorf("daemon's environ carries a start-up marker: %q", environ)
+	}
+	if got, err := daemon.Status(h.daemonConfig()); err != nil || got != pid {
+		t.Errorf("Status = %d, %v; want %d, nil", got, err, pid)
+	}
+}
+
+// TestStartDefaults checks the createDaemon recipe's defaults: umask 0 is
+// honoured, not taken as unset, and the working directory is /.
+func TestStartDefaults(t *testing.T) {
+	h := newHarness(t)
+	delete(h.config, "WorkDir")
+	pid, _ := h.start()
+	if umask := statusField(pid, "Umask"); umask != "0000" {
+		t.Errorf("daemon's umask = %s, want 0000", umask)
+	}
+	if cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); cwd != "/" {
+		t.Errorf("daemon's cwd = %q, want /", cwd)
+	}
+	st, err := os.Stat(h.pidFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := st.Mode().Perm(); mode != 0o644 {
+		t.Errorf("pidfile mode = %v under umask 0, want 0644", mode)
+	}
+}
+
+// TestNeverAcquiresTerminal starts the launcher from a terminal it controls;
+// the daemon then opens that terminal without O_NOCTTY.
+func TestNeverAcquiresTerminal(t *testing.T) {
+	h := newHarness(t)
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ptsName := fmt.Sprintf("/dev/pts/%d", n)
+	pts, err := os.OpenFile(ptsName, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pts.Close()
+	cmd := h.command("launcher", ttyEnv+"="+ptsName)
+	var out strings.Builder
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = pts, &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("launcher: %v\n%s", err, out.String())
+	}
+	pid := h.startedPID(out.String())
+	h.waitEvent("init")
+	if st := readStat(t, pid); st.ttyNr != 0 {
+		t.Errorf("daemon acquired controlling terminal %#x after opening %s", st.ttyNr, ptsName)
+	}
+	held := false
+	for _, target := range fds(t, pid) {
+		held = held || target == ptsName
+	}
+	if !held {
+		t.Errorf("daemon does not hold %s open: the test proved nothing", ptsName)
+	}
+}
+
+// TestReadyOnlyAfterInit holds the daemon in Init and checks that the
+// launcher is still waiting.
+func TestReadyOnlyAfterInit(t *testing.T) {
+	h := newHarness(t)
+	goFIFO := filepath.Join(h.dir, "events.go")
+	if err := unix.Mkfifo(goFIFO, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := h.command("launcher", initEnv+"=wait")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	launcherPID := cmd.Process.Pid
+	t.Cleanup(func() { endProcess(t, launcherPID) })
+	pidfd, err := unix.PidfdOpen(launcherPID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(pidfd)
+	h.waitEvent("init waiting")
+	if exited(pidfd, 0) {
+		t.Fatalf("launcher exited while the daemon was still in Init:\n%s", out.String())
+	}
+	release, err := os.OpenFile(goFIFO, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(release, "go")
+	release.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("launcher: %v\n%s", err, out.String())
+	}
+	h.startedPID(out.String())
+	h.waitEvent("init")
+}
+
+// TestInitFailure checks that an error or a panic in Init reaches the person
+// who ran start, and that neither a process nor a pidfile is left.
+func TestInitFailure(t *testing.T) {
+	for _, tc := range []struct{ name, init, want string }{
+		{"error", "fail", "init: init says no"},
+		{"panic", "panic", "init panicked: init panics"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			token := "DAEMONTEST_TOKEN=" + strconv.Itoa(os.Getpid()) + "-" + t.Name()
+			out, err := h.command("launcher", initEnv+"="+tc.init, token).CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+				t.Fatalf("launcher: %v, want exit status 1\n%s", err, out)
+			}
+			if !strings.Contains(string(out), tc.want) {
+				t.Errorf("launcher said %q, want it to contain %q", out, tc.want)
+			}
+			if _, err := os.Lstat(h.pidFile()); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("pidfile left behind: %v", err)
+			}
+			if pids := processesWithEnv(token); len(pids) > 0 {
+				for _, pid := range pids {
+					endProcess(t, pid)
+				}
+				t.Errorf("processes left behind: %v", pids)
+			}
+		})
+	}
+}
+
+// processesWithEnv lists the live processes whose environment holds kv.
+func processesWithEnv(kv string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if err != nil || !strings.Contains("\x00"+string(b), "\x00"+kv+"\x00") {
+			continue
+		}
+		if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && !strings.Contains(string(stat), ") Z ") {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// TestLifecycle runs start, a second start, reload, status and stop.
+func TestLifecycle(t *testing.T) {
+	h := newHarness(t)
+	cfg := h.daemonConfig()
+	if _, err := daemon.Status(cfg); !errors.Is(err, daemon.ErrNotRunning) {
+		t.Fatalf("Status before start: %v, want ErrNotRunning", err)
+	}
+	pid, _ := h.start()
+	h.waitEvent("init")
+
+	out, err := h.command("launcher").CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 || !strings.Contains(string(out), fmt.Sprintf("running %d", pid)) {
+		t.Errorf("second start: %v\n%s\nwant it to report pid %d running", err, out, pid)
+	}
+
+	if got, err := daemon.Reload(cfg); err != nil || got != pid {
+		t.Errorf("Reload = %d, %v; want %d, nil", got, err, pid)
+	}
+	h.waitEvent("reload")
+
+	got, killed, err := daemon.Stop(cfg, 10*time.Second)
+	if err != nil || got != pid || killed {
+		t.Errorf("Stop = %d, %v, %v; want %d, false, nil", got, killed, err, pid)
+	}
+	h.waitEvent("serve cancelled")
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && !strings.Contains(string(st), ") Z ") {
+		t.Errorf("daemon %d still runs after Stop: %s", pid, st)
+	}
+	if _, err := os.Lstat(h.pidFile()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("pidfile left after Stop: %v", err)
+	}
+	if _, err := daemon.Status(cfg); !errors.Is(err, daemon.ErrNotRunning) {
+		t.Errorf("Status after stop: %v, want ErrNotRunning", err)
+	}
+	if _, _, err := daemon.Stop(cfg, time.Second); !errors.Is(err, daemon.ErrNotRunning) {
+		t.Errorf("Stop when stopped: %v, want ErrNotRunning", err)
+	}
+}
+
+// TestStopEscalates stops a daemon that ignores SIGTERM.
+func TestStopEscalates(t *testing.T) {
+	h := newHarness(t)
+	pid, _ := h.start(serveEnv + "=stubborn")
+	h.waitEvent("init")
+	got, killed, err := daemon.Stop(h.daemonConfig(), 100*time.Millisecond)
+	if err != nil || got != pid || !killed {
+		t.Fatalf("Stop = %d, %v, %v; want %d, true, nil", got, killed, err, pid)
+	}
+	if _, err := os.Lstat(h.pidFile()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("pidfile left after the daemon was killed: %v", err)
+	}
+}
+
+// TestDeadDaemon kills the daemon behind the runtime's back: its pidfile is
+// then stale, Status says so, and the next start replaces it.
+func TestDeadDaemon(t *testing.T) {
+	h := newHarness(t)
+	cfg := h.daemonConfig()
+	pid, _ := h.start()
+	h.waitEvent("init")
+	endProcess(t, pid)
+	if _, err := daemon.Status(cfg); !errors.Is(err, daemon.ErrDead) {
+		t.Fatalf("Status after SIGKILL: %v, want ErrDead", err)
+	}
+	if _, err := daemon.Reload(cfg); !errors.Is(err, daemon.ErrDead) {
+		t.Errorf("Reload of a dead daemon: %v, want ErrDead", err)
+	}
+	pid2, _ := h.start()
+	h.waitEvent("init")
+	if got, err := daemon.Status(cfg); err != nil || got != pid2 {
+		t.Errorf("Status after restart = %d, %v; want %d, nil", got, err, pid2)
+	}
+}
+
+// TestPIDFileNotTrusted checks that a pidfile nobody has locked is never
+// believed, whatever it holds, and that Stop signals nothing then.
+func TestPIDFileNotTrusted(t *testing.T) {
+	// A live process that is not the daemon: the pid a recycled pidfile names.
+	victim := exec.Command("sleep", "60")
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { victim.Process.Kill(); victim.Wait() })
+	for _, content := range []string{"", "garbage\n", strconv.Itoa(victim.Process.Pid) + "\n"} {
+		h := newHarness(t)
+		cfg := h.daemonConfig()
+		if err := os.WriteFile(h.pidFile(), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := daemon.Status(cfg); !errors.Is(err, daemon.ErrDead) {
+			t.Errorf("pidfile %q: Status = %v, want ErrDead", content, err)
+		}
+		if _, _, err := daemon.Stop(cfg, time.Second); !errors.Is(err, daemon.ErrDead) {
+			t.Errorf("pidfile %q: Stop = %v, want ErrDead", content, err)
+		}
+		if _, err := os.Lstat(h.pidFile()); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("pidfile %q: stale pidfile not removed by Stop: %v", content, err)
+		}
+	}
+	if st := readStat(t, victim.Process.Pid); st.state == "Z" {
+		t.Errorf("the unrelated process %d was signalled", victim.Process.Pid)
+	}
+}
+
+// TestSymlinkedPIDFile plants a symbolic link where the pidfile goes.
+func TestSymlinkedPIDFile(t *testing.T) {
+	h := newHarness(t)
+	target := filepath.Join(h.dir, "target")
+	if err := os.WriteFile(target, []byte("precious\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, h.pidFile()); err != nil {
+		t.Fatal(err)
+	}
+	out, err := h.command("launcher").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "symbolic link") {
+		t.Errorf("start with a symlinked pidfile: %v\n%s\nwant a refusal naming the symbolic link", err, out)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "precious\n" {
+		t.Errorf("the link's target was written: %q", b)
+	}
+	if _, err := daemon.Status(h.daemonConfig()); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("Status with a symlinked pidfile: %v, want a refusal", err)
+	}
+}
+
+// TestRun runs the service in the foreground and stops it with SIGTERM.
+func TestRun(t *testing.T) {
+	h := newHarness(t)
+	cmd := h.command("runner")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { endProcess(t, cmd.Process.Pid) })
+	h.waitEvent("init")
+	if got, err := daemon.Status(h.daemonConfig()); err != nil || got != cmd.Process.Pid {
+		t.Errorf("Status of a foreground daemon = %d, %v; want %d, nil", got, err, cmd.Process.Pid)
+	}
+	if st := readStat(t, cmd.Process.Pid); st.ppid != os.Getpid() {
+		t.Errorf("run detached: parent %d, want the test %d", st.ppid, os.Getpid())
+	}
+	cmd.Process.Signal(unix.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("runner: %v\n%s", err, out.String())
+	}
+	h.waitEvent("serve cancelled")
+}
+
+// TestCrashOutputInLogFile makes Serve panic in a daemon with a log file:
+// the panic and its stack must land in the log, not in /dev/null.
+func TestCrashOutputInLogFile(t *testing.T) {
+	h := newHarness(t)
+	logFile := filepath.Join(h.dir, "testd.log")
+	h.config["LogFile"] = logFile
+	pid, _ := h.start(serveEnv + "=panic")
+	h.waitEvent("init")
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(pidfd)
+	if _, _, err := daemon.Stop(h.daemonConfig(), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !exited(pidfd, 10*time.Second) {
+		t.Fatal("daemon did not exit")
+	}
+	b, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "panic: serve panics") || !strings.Contains(string(b), "goroutine ") {
+		t.Errorf("log file lacks the panic and its stack:\n%s", b)
+	}
+	if st, err := os.Stat(logFile); err != nil || st.Mode().Perm() != 0o640 {
+		t.Errorf("log file mode = %v, %v; want 0640 under umask 0", st.Mode().Perm(), err)
+	}
+}
+
+// TestDropPrivileges starts a daemon as root that runs as nobody:nogroup,
+// and checks every id the kernel keeps, so that it cannot regain root.
+func TestDropPrivileges(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to switch users; CI runs as root")
+	}
+	h := newHarness(t)
+	h.config["WorkDir"] = "/" // the test's own directory is private
+	h.config["User"] = "nobody"
+	h.config["Group"] = "nogroup"
+	pid, _ := h.start()
+	for _, field := range []string{"Uid", "Gid"} {
+		got := strings.Fields(statusField(pid, field))
+		if len(got) != 4 || got[0] != "65534" || got[1] != "65534" || got[2] != "65534" || got[3] != "65534" {
+			t.Errorf("%s (real, effective, saved, filesystem) = %v, want 65534 everywhere", field, got)
+		}
+	}
+	if groups := statusField(pid, "Groups"); groups != "65534" {
+		t.Errorf("supplementary groups = %q, want only 65534", groups)
+	}
+	if got, killed, err := daemon.Stop(h.daemonConfig(), 10*time.Second); err != nil || got != pid || killed {
+		t.Errorf("Stop = %d, %v, %v; want %d, false, nil", got, killed, err, pid)
+	}
+	if _, err := os.Lstat(h.pidFile()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Stop left the pidfile the unprivileged daemon could not remove: %v", err)
+	}
+}
