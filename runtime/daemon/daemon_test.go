@@ -39,6 +39,13 @@ const (
 func TestMain(m *testing.M) {
 	switch os.Getenv(roleEnv) {
 	case "":
+		// Daemons the tests start are orphaned on purpose; as their
+		// subreaper, the test process inherits them and can reap them, so
+		// they never linger as zombies under an init that does not reap.
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			fmt.Fprintln(os.Stderr, "PR_SET_CHILD_SUBREAPER:", err)
+			os.Exit(1)
+		}
 		os.Exit(m.Run())
 	case "launcher":
 		os.Exit(launcher())
@@ -168,11 +175,15 @@ type harness struct {
 	dir    string
 	config map[string]string
 	env    []string
+	fifo   string
 	events chan string
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	// Registered first, so it runs last: daemons that lost a race for the
+	// pidfile exit on their own, orphaned, and end up as the test's zombies.
+	t.Cleanup(reapOrphans)
 	dir := t.TempDir()
 	h := &harness{t: t, dir: dir, config: map[string]string{
 		"PIDFile": filepath.Join(dir, "testd.pid"),
@@ -196,6 +207,7 @@ func newHarness(t *testing.T) *harness {
 		}
 	}()
 	t.Cleanup(func() { f.Close() })
+	h.fifo = fifo
 	h.env = append(h.env, eventsEnv+"="+fifo)
 	return h
 }
@@ -248,6 +260,34 @@ func (h *harness) startedPID(out string) int {
 	return 0
 }
 
+// mark writes a line to the events FIFO, after whatever was written so far.
+func (h *harness) mark(line string) {
+	h.t.Helper()
+	f, err := os.OpenFile(h.fifo, os.O_WRONLY, 0)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer f.Close()
+	fmt.Fprintln(f, line)
+}
+
+// eventsUntil returns the events before the line last.
+func (h *harness) eventsUntil(last string) []string {
+	h.t.Helper()
+	var events []string
+	for {
+		select {
+		case got := <-h.events:
+			if got == last {
+				return events
+			}
+			events = append(events, got)
+		case <-time.After(10 * time.Second):
+			h.t.Fatalf("no %q among the events within 10s; got %q", last, events)
+		}
+	}
+}
+
 // waitEvent waits for the next event from the hooks and checks it.
 func (h *harness) waitEvent(want string) {
 	h.t.Helper()
@@ -261,7 +301,8 @@ func (h *harness) waitEvent(want string) {
 	}
 }
 
-// endProcess kills pid, unless it is gone, and waits until it has exited.
+// endProcess kills pid, unless it is gone, waits until it has exited, and
+// reaps it if it is the test's child (the daemons are, by the subreaper).
 func endProcess(t *testing.T, pid int) {
 	pidfd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
@@ -271,6 +312,25 @@ func endProcess(t *testing.T, pid int) {
 	unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
 	if !exited(pidfd, 10*time.Second) {
 		t.Errorf("pid %d did not exit within 10s of SIGKILL", pid)
+		return
+	}
+	reap(pid)
+}
+
+// reapOrphans reaps the test's children that have exited.
+func reapOrphans() {
+	for _, pid := range zombieChildren() {
+		reap(pid)
+	}
+}
+
+// reap collects the exit status of pid, an exited child of the test.
+func reap(pid int) {
+	var ws unix.WaitStatus
+	for {
+		if _, err := unix.Wait4(pid, &ws, 0, nil); !errors.Is(err, unix.EINTR) {
+			return
+		}
 	}
 }
 

@@ -113,12 +113,17 @@ func linkAt(f *os.File, tmpName, path string) error {
 	return os.NewSyscallError("linkat", unix.Linkat(unix.AT_FDCWD, src, unix.AT_FDCWD, path, unix.AT_SYMLINK_FOLLOW))
 }
 
-// remove deletes the pidfile if path still names it, then releases the lock.
+// remove deletes the pidfile if path still names it, then releases the
+// lock. Only the first call does anything.
 func (p *pidFile) remove() {
+	if p.f == nil {
+		return
+	}
 	if sameFile(p.f, p.path) {
 		unix.Unlink(p.path)
 	}
 	p.f.Close()
+	p.f = nil
 }
 
 // openPIDFile opens path with mode (O_RDONLY or O_RDWR) without following a

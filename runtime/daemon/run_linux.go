@@ -45,6 +45,7 @@ func runService(cfg Config, svc Service, started func(pid int, err error)) (err 
 	go dispatchSignals(ctx, signals, cancel, reloads)
 
 	if err := callHook("init", svc.Init, ctx); err != nil {
+		stop() // before start returns, no pidfile may be left
 		started(0, err)
 		return err
 	}
@@ -75,7 +76,8 @@ func runService(cfg Config, svc Service, started func(pid int, err error)) (err 
 }
 
 // setUp sets the umask and working directory, takes the pidfile and drops
-// privileges, in daemon(7)'s order. stop releases what it took.
+// privileges, in daemon(7)'s order. stop releases what it took; calling it
+// again does nothing.
 func setUp(cfg Config) (stop func(), err error) {
 	unix.Umask(cfg.Umask)
 	dir := cfg.WorkDir

@@ -8,13 +8,18 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
-// The daemon's one message to the launcher, on the readiness pipe.
+// The daemon's one message to the launcher, on the readiness pipe: a word,
+// the pid of the process that sends it, a space, and what the word needs.
+// A process that reports a failure exits, and the launcher waits until it
+// has, so that a failed Start leaves no process behind.
 const (
-	msgReady   = "READY "   // then the daemon's pid: Init returned nil
-	msgRunning = "RUNNING " // then the pid of the daemon that holds the pidfile
-	msgError   = "ERROR "   // then the error, which ends start-up
+	msgReady   = "READY"   // Init returned nil
+	msgRunning = "RUNNING" // then the pid of the daemon that holds the pidfile
+	msgError   = "ERROR"   // then the error, which ends start-up
 )
 
 // Start detaches the service as a daemon and waits until it is ready.
@@ -77,21 +82,25 @@ func launch(cfg Config) (int, error) {
 
 // parseReadiness turns the daemon's message into Start's results.
 func parseReadiness(cfg Config, msg string) (int, error) {
-	if rest, ok := strings.CutPrefix(msg, msgReady); ok {
-		if pid, err := strconv.Atoi(rest); err == nil {
-			return pid, nil
-		}
+	word, rest, _ := strings.Cut(msg, " ")
+	pidText, payload, _ := strings.Cut(rest, " ")
+	sender, err := strconv.Atoi(pidText)
+	if err != nil {
+		word = "" // not a message: the daemon died before it could send one
 	}
-	if rest, ok := strings.CutPrefix(msg, msgRunning); ok {
-		if pid, err := strconv.Atoi(rest); err == nil {
-			return pid, fmt.Errorf("%w (pid %d)", ErrAlreadyRunning, pid)
-		}
+	switch word {
+	case msgReady:
+		return sender, nil
+	case msgRunning:
+		awaitExit(sender)
+		pid, _ := strconv.Atoi(payload)
+		return pid, fmt.Errorf("%w (pid %d)", ErrAlreadyRunning, pid)
+	case msgError:
+		awaitExit(sender)
+		return 0, errors.New(payload)
 	}
-	if rest, ok := strings.CutPrefix(msg, msgError); ok {
-		return 0, errors.New(rest)
-	}
-	// The daemon died before it could say why: a crash in Init that was not
-	// a panic, or a signal. Its pidfile, if any, is no longer locked.
+	// A crash in Init that was not a panic, or a signal. The pidfile, if
+	// any, is no longer locked.
 	if cfg.PIDFile != "" {
 		removeStalePIDFile(cfg.PIDFile)
 	}
@@ -100,6 +109,17 @@ func parseReadiness(cfg Config, msg string) (int, error) {
 		where = "see " + cfg.LogFile
 	}
 	return 0, fmt.Errorf("the daemon exited during start-up without saying why (%s)", where)
+}
+
+// awaitExit waits, for a bounded time, until the process that reported a
+// failed start-up has exited, so that Start leaves no process behind.
+func awaitExit(pid int) {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return // gone already
+	}
+	defer unix.Close(pidfd)
+	waitExit(pidfd, killWait)
 }
 
 // startDaemon is the session leader: it starts the daemon, which is not a
@@ -112,7 +132,7 @@ func startDaemon(cfg Config) int {
 		_, err = reexec(stageDaemon, cfg, ready, false)
 	}
 	if err != nil {
-		fmt.Fprintf(ready, "%sstarting the daemon: %v", msgError, err)
+		fmt.Fprintf(ready, "%s %d starting the daemon: %v", msgError, os.Getpid(), err)
 		return 1
 	}
 	return 0
@@ -156,22 +176,22 @@ func reexec(stage int, cfg Config, ready *os.File, setsid bool) (*os.Process, er
 // readiness on ready, and returns the status to exit with.
 func runDaemon(cfg Config, svc Service, ready *os.File) int {
 	setCloseOnExec(readyFD)
-	report := func(format string, args ...any) {
-		fmt.Fprintf(ready, format, args...)
+	report := func(word, payload string) {
+		fmt.Fprintf(ready, "%s %d %s", word, os.Getpid(), payload)
 		ready.Close()
 	}
 	if err := redirectStdio(cfg); err != nil {
-		report("%s%v", msgError, err)
+		report(msgError, err.Error())
 		return 1
 	}
 	err := runService(cfg, svc, func(pid int, err error) {
 		switch {
 		case errors.Is(err, ErrAlreadyRunning):
-			report("%s%d", msgRunning, pid)
+			report(msgRunning, strconv.Itoa(pid))
 		case err != nil:
-			report("%s%v", msgError, err)
+			report(msgError, err.Error())
 		default:
-			report("%s%d", msgReady, os.Getpid())
+			report(msgReady, "")
 		}
 	})
 	if err != nil {
