@@ -53,7 +53,7 @@ type Activated []ListenFD
 // daemon starts do not inherit the listening sockets.
 //
 // It unsets LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES in every case, as
-// sd_listen_fds(1) does, so that a child cannot mistake them for its own;
+// sd_listen_fds(3) does when asked to, so that a child cannot mistake them for its own;
 // hence call it once, early, before anything reads them or starts children.
 //
 // It returns one of:
@@ -129,15 +129,32 @@ func parseListenEnv(getenv func(string) string, pid int) (int, []string, error) 
 	return n, names, nil
 }
 
-// FDs returns the descriptor numbers of a, in order: the descriptors that a
-// step closing inherited descriptors must leave alone. Call it, and run that
-// step, before Endpoints, which moves sockets to new descriptors.
+// FDs returns the descriptor numbers of a's open files, in order: the
+// descriptors that a step closing inherited descriptors must leave alone.
+// Call it, and run that step, before Endpoints, which moves each socket it
+// converts to a new descriptor and closes the old one.
 func (a Activated) FDs() []int {
-	fds := make([]int, len(a))
-	for i, l := range a {
-		fds[i] = int(l.File.Fd())
+	fds := make([]int, 0, len(a))
+	for _, l := range a {
+		if fd, ok := fileFD(l.File); ok {
+			fds = append(fds, fd)
+		}
 	}
 	return fds
+}
+
+// fileFD returns f's descriptor number, and false if f is closed. Unlike
+// f.Fd, it leaves the descriptor in non-blocking mode.
+func fileFD(f *os.File) (int, bool) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return -1, false
+	}
+	fd := -1
+	if err := rc.Control(func(u uintptr) { fd = int(u) }); err != nil {
+		return -1, false
+	}
+	return fd, true
 }
 
 // Endpoints is Activated sorted by kind, each kind keyed by descriptor name.
@@ -193,7 +210,7 @@ func (a Activated) Endpoints() (Endpoints, error) {
 		}
 		if err != nil {
 			ep.closeConverted()
-			return Endpoints{}, fmt.Errorf("activated descriptor %d (%s): %w", l.File.Fd(), l.Name, err)
+			return Endpoints{}, fmt.Errorf("activated descriptor %s: %w", l.Name, err)
 		}
 		if kind != kindFile {
 			converted = append(converted, l.File)

@@ -1,9 +1,10 @@
-//go:build unix && !aix
+//go:build unix && !aix && !netbsd
 
-// The notify protocol is Linux's (systemd), but nothing in it is Linux-only:
-// the file builds on every Unix whose x/sys/unix has clock_gettime (AIX's
-// does not), so a Notifier compiles everywhere the daemon does and is simply
-// a no-op where no service manager sets NOTIFY_SOCKET.
+// The notify protocol is systemd's, but nothing in it is Linux-only: the file
+// builds on every Unix whose golang.org/x/sys/unix has clock_gettime (AIX's
+// lacks it) and CLOCK_MONOTONIC (NetBSD's lacks it), so that a daemon that
+// uses a Notifier still compiles on a developer's Mac, where every method is
+// a no-op because no service manager sets NOTIFY_SOCKET.
 
 package daemon
 
