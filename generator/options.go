@@ -96,8 +96,8 @@ func (o Options) Validate() error {
 	}
 	for _, p := range []struct {
 		what, path string
-		file     bool // must name a file, not the root directory
-		optional bool
+		file       bool // must name a file, not the root directory
+		optional   bool
 	}{
 		{what: "workdir", path: o.WorkDir},
 		{what: "stdio", path: o.Stdio, file: true},

@@ -1,0 +1,300 @@
+package generator
+
+import (
+	"errors"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func testFiles() []File {
+	return []File{
+		{Path: "README.md", Data: []byte("readme\n"), Mode: FileMode, Owner: Scaffold},
+		{Path: "internal/daemon/daemon.go", Data: []byte("package daemon\n"), Mode: FileMode, Owner: Generated},
+		{Path: "main.go", Data: []byte("package main\n"), Mode: FileMode, Owner: Generated},
+	}
+}
+
+// failingFiles are files whose last cannot be created (its name is too
+// long), so Write fails after it has written the others.
+func failingFiles() []File {
+	return append(testFiles(), File{Path: "zz" + strings.Repeat("x", 300), Data: []byte("x"), Mode: FileMode, Owner: Generated})
+}
+
+// snapshot records every path below dir, with its mode and content.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	tree := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		entry := info.Mode().String()
+		if info.Mode().IsRegular() {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			entry += " " + string(data)
+		}
+		tree[rel] = entry
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tree
+}
+
+func checkWritten(t *testing.T, target string, files []File) {
+	t.Helper()
+	for _, f := range files {
+		p := filepath.Join(target, filepath.FromSlash(f.Path))
+		info, err := os.Lstat(p)
+		if err != nil {
+			t.Errorf("%s: %v", f.Path, err)
+			continue
+		}
+		if info.Mode() != f.Mode {
+			t.Errorf("%s: mode %v, want %v", f.Path, info.Mode(), f.Mode)
+		}
+		if data, _ := os.ReadFile(p); string(data) != string(f.Data) {
+			t.Errorf("%s: content %q, want %q", f.Path, data, f.Data)
+		}
+	}
+	for _, d := range append(dirsOf(files), ".") {
+		info, err := os.Lstat(filepath.Join(target, d))
+		if err != nil || info.Mode() != fs.ModeDir|DirMode {
+			t.Errorf("directory %s: %v, %v; want mode %v", d, info.Mode(), err, fs.ModeDir|DirMode)
+		}
+	}
+}
+
+// TestWriteModesIgnoreUmask writes with a strict and with an empty umask:
+// files are FileMode and directories DirMode either way. It changes the
+// process's umask, so it does not run in parallel.
+func TestWriteModesIgnoreUmask(t *testing.T) {
+	for _, umask := range []int{0o077, 0o000, 0o022} {
+		old := syscall.Umask(umask)
+		target := filepath.Join(t.TempDir(), "proj")
+		err := Write(target, testFiles(), false)
+		syscall.Umask(old)
+		if err != nil {
+			t.Fatalf("umask %#o: Write: %v", umask, err)
+		}
+		checkWritten(t, target, testFiles())
+	}
+}
+
+func TestWriteNewLeavesNoTemporaries(t *testing.T) {
+	parent := t.TempDir()
+	if err := Write(filepath.Join(parent, "proj"), testFiles(), false); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	entries, _ := os.ReadDir(parent)
+	if len(entries) != 1 || entries[0].Name() != "proj" {
+		t.Errorf("parent holds %v, want only proj", entries)
+	}
+	for p := range snapshot(t, filepath.Join(parent, "proj")) {
+		if strings.Contains(p, ".gendaemon-") {
+			t.Errorf("temporary %s left in the project", p)
+		}
+	}
+}
+
+func TestWriteIntoEmptyDirectory(t *testing.T) {
+	target := t.TempDir()
+	if err := Write(target, testFiles(), false); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	checkWritten(t, target, testFiles())
+	if n := len(snapshot(t, target)); n != 6 { // ., README.md, main.go, internal, internal/daemon, daemon.go
+		t.Errorf("target holds %d entries, want 6: %v", n, snapshot(t, target))
+	}
+}
+
+func TestWriteRefusesNonEmpty(t *testing.T) {
+	target := t.TempDir()
+	if err := os.WriteFile(filepath.Join(target, "main.go"), []byte("mine\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, target)
+	err := Write(target, testFiles(), false)
+	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "is not empty") {
+		t.Fatalf("Write(non-empty, no force) = %v, want an error wrapping ErrConflict that says it is not empty", err)
+	}
+	if after := snapshot(t, target); !maps.Equal(before, after) {
+		t.Errorf("the target changed: %v, was %v", after, before)
+	}
+}
+
+func TestWriteForce(t *testing.T) {
+	target := t.TempDir()
+	for name, data := range map[string]string{"main.go": "old\n", "notes.txt": "keep me\n"} {
+		if err := os.WriteFile(filepath.Join(target, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Write(target, testFiles(), true); err != nil {
+		t.Fatalf("Write(force): %v", err)
+	}
+	checkWritten(t, target, testFiles())
+	if data, err := os.ReadFile(filepath.Join(target, "notes.txt")); err != nil || string(data) != "keep me\n" {
+		t.Errorf("notes.txt = %q, %v; want it kept", data, err)
+	}
+	for p := range snapshot(t, target) {
+		if strings.Contains(p, ".gendaemon-") {
+			t.Errorf("temporary %s left in the project", p)
+		}
+	}
+}
+
+func TestWriteRefusesSymlinks(t *testing.T) {
+	t.Run("target", func(t *testing.T) {
+		dir, elsewhere := t.TempDir(), t.TempDir()
+		link := filepath.Join(dir, "proj")
+		if err := os.Symlink(elsewhere, link); err != nil {
+			t.Fatal(err)
+		}
+		for _, force := range []bool{false, true} {
+			err := Write(link, testFiles(), force)
+			if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "symbolic link") {
+				t.Errorf("Write(symlink, force=%v) = %v, want an error wrapping ErrConflict about the link", force, err)
+			}
+		}
+		if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+			t.Errorf("wrote through the link: %v", entries)
+		}
+	})
+	t.Run("directory inside target", func(t *testing.T) {
+		target, elsewhere := t.TempDir(), t.TempDir()
+		if err := os.Symlink(elsewhere, filepath.Join(target, "internal")); err != nil {
+			t.Fatal(err)
+		}
+		before := snapshot(t, target)
+		err := Write(target, testFiles(), true)
+		if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "internal in target") {
+			t.Errorf("Write(force, internal is a link) = %v, want an error wrapping ErrConflict naming internal", err)
+		}
+		if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+			t.Errorf("wrote through the link: %v", entries)
+		}
+		if after := snapshot(t, target); !maps.Equal(before, after) {
+			t.Errorf("the target changed: %v, was %v", after, before)
+		}
+	})
+	t.Run("file inside target", func(t *testing.T) {
+		target := t.TempDir()
+		outside := filepath.Join(t.TempDir(), "victim")
+		if err := os.WriteFile(outside, []byte("victim\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(outside, filepath.Join(target, "main.go")); err != nil {
+			t.Fatal(err)
+		}
+		if err := Write(target, testFiles(), true); !errors.Is(err, ErrConflict) {
+			t.Errorf("Write(force, main.go is a link) = %v, want an error wrapping ErrConflict", err)
+		}
+		if data, _ := os.ReadFile(outside); string(data) != "victim\n" {
+			t.Errorf("wrote through the link: %q", data)
+		}
+	})
+}
+
+func TestWriteRefusesFileInTheWay(t *testing.T) {
+	target := t.TempDir()
+	if err := os.WriteFile(filepath.Join(target, "internal"), []byte("a file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := Write(target, testFiles(), true)
+	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("Write(force, internal is a file) = %v, want an error wrapping ErrConflict", err)
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(file, testFiles(), true); !errors.Is(err, ErrConflict) {
+		t.Errorf("Write(target is a file) = %v, want an error wrapping ErrConflict", err)
+	}
+}
+
+// TestWriteLeavesNothingOnFailure makes Write fail after it has written
+// some files, and checks that nothing it wrote is left. For an existing
+// target, plan already notices the name that is too long, so the test calls
+// the writer below it to make it fail half-way.
+func TestWriteLeavesNothingOnFailure(t *testing.T) {
+	t.Run("new target", func(t *testing.T) {
+		parent := t.TempDir()
+		if err := Write(filepath.Join(parent, "proj"), failingFiles(), false); err == nil {
+			t.Fatal("Write succeeded; want it to fail on the long name")
+		}
+		if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+			t.Errorf("left behind in the parent: %v", entries)
+		}
+	})
+	t.Run("empty target", func(t *testing.T) {
+		target := t.TempDir()
+		if err := Check(target, failingFiles(), false); err == nil {
+			t.Error("Check accepted a name that is too long")
+		}
+		if err := writeInPlace(target, failingFiles()); err == nil {
+			t.Fatal("writeInPlace succeeded; want it to fail on the long name")
+		}
+		if entries, _ := os.ReadDir(target); len(entries) != 0 {
+			t.Errorf("left behind in the target: %v", entries)
+		}
+	})
+	t.Run("force", func(t *testing.T) {
+		target := t.TempDir()
+		if err := os.WriteFile(filepath.Join(target, "main.go"), []byte("mine\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		before := snapshot(t, target)
+		if err := writeInPlace(target, failingFiles()); err == nil {
+			t.Fatal("writeInPlace succeeded; want it to fail on the long name")
+		}
+		if after := snapshot(t, target); !maps.Equal(before, after) {
+			t.Errorf("the target changed: %v, was %v", after, before)
+		}
+	})
+	t.Run("missing parent", func(t *testing.T) {
+		parent := t.TempDir()
+		if err := Write(filepath.Join(parent, "a", "proj"), testFiles(), false); err == nil {
+			t.Fatal("Write into a missing parent succeeded")
+		}
+		if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+			t.Errorf("left behind: %v", entries)
+		}
+	})
+}
+
+func TestWriteRejectsBadPaths(t *testing.T) {
+	for _, p := range []string{"", "../x", "/abs", "a/../b", "a//b", "./a", "a/"} {
+		files := []File{{Path: p, Data: nil, Mode: FileMode, Owner: Generated}}
+		parent := t.TempDir()
+		if err := Write(filepath.Join(parent, "proj"), files, false); err == nil {
+			t.Errorf("Write(file %q) succeeded, want an error", p)
+		}
+		if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+			t.Errorf("Write(file %q) left %v", p, entries)
+		}
+	}
+	dup := append(testFiles(), testFiles()[0])
+	if err := Write(filepath.Join(t.TempDir(), "proj"), dup, false); err == nil {
+		t.Error("Write with a duplicate path succeeded")
+	}
+	clash := append(testFiles(), File{Path: "internal", Mode: FileMode})
+	if err := Write(filepath.Join(t.TempDir(), "proj"), clash, false); err == nil {
+		t.Error("Write with a file that is also a directory succeeded")
+	}
+}
