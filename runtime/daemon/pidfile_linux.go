@@ -167,15 +167,17 @@ func locked(f *os.File) (bool, error) {
 	}
 }
 
-// readPID parses the pid a daemon wrote to f.
+// readPID parses the pid a daemon wrote to f: a positive decimal number, as
+// this package writes it, with nothing but white space around it.
 func readPID(f *os.File) (int, error) {
 	var buf [32]byte
 	n, err := unix.Pread(int(f.Fd()), buf[:], 0)
 	if err != nil {
 		return 0, &os.PathError{Op: "read", Path: f.Name(), Err: err}
 	}
-	pid, err := strconv.Atoi(string(bytes.TrimSpace(buf[:n])))
-	if err != nil || pid <= 0 {
+	text := string(bytes.TrimSpace(buf[:n]))
+	pid, err := strconv.Atoi(text)
+	if err != nil || pid <= 0 || n == len(buf) || strconv.Itoa(pid) != text {
 		return 0, fmt.Errorf("pidfile %s is locked but holds no pid (%q)", f.Name(), buf[:n])
 	}
 	return pid, nil
