@@ -1,0 +1,266 @@
+// Command gendaemon scaffolds Go daemon projects whose runtime performs the
+// complete SysV detach sequence of systemd's daemon(7).
+//
+// Usage:
+//
+//	gendaemon new NAME [flags]
+//
+// The command line is a thin layer: it turns flags into generator.Options,
+// renders the project in memory with generator.Render, and writes it with
+// generator.Write. Bad input exits with status 2, other failures with 1.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/gendaemon/gendaemon/generator"
+)
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the command could not do its work
+	exitUsage   = 2 // bad command line or input, or a target gendaemon will not write over
+)
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run runs gendaemon with args (args[0] is the program name) and returns
+// the process's exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.Run(interspersed(app, args))
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "gendaemon: %v\n", err)
+	var usage *usageError
+	switch {
+	case errors.As(err, &usage):
+		if usage.help != "" {
+			fmt.Fprintf(stderr, "run '%s' for usage\n", usage.help)
+		}
+		return exitUsage
+	case errors.Is(err, generator.ErrInvalidOption), errors.Is(err, generator.ErrConflict):
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// usageError is a bad command line; help is the command that explains it.
+type usageError struct {
+	err  error
+	help string
+}
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(help, format string, args ...any) error {
+	return &usageError{err: fmt.Errorf(format, args...), help: help}
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:      "gendaemon",
+		Usage:     "scaffold Go daemons that detach the way daemon(7) says",
+		UsageText: "gendaemon new NAME [flags]",
+		Version:   generator.Version,
+		Writer:    stdout,
+		ErrWriter: stderr,
+		// run reports errors and chooses the exit status; urfave/cli must
+		// not print them or exit.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usagef("gendaemon --help", "%v", err)
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("gendaemon --help", "unknown command %q", c.Args().First())
+			}
+			return usagef("gendaemon --help", "no command given")
+		},
+		Commands: []*cli.Command{newCommand()},
+	}
+}
+
+func newCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "new",
+		Usage:     "create a daemon project",
+		ArgsUsage: "NAME",
+		Description: `Creates the directory NAME (or --dir) holding a Go module whose binary,
+NAME, runs as a Unix daemon: NAME start|stop|restart|status|reload|run.
+Your code goes in service.go. The options below are compiled into the
+binary and recorded in gendaemon.yaml.
+
+NAME is lowercase letters, digits, '-' and '_', starting with a letter, at
+most 64 characters. Every input is checked before anything is written; bad
+input, or a non-empty directory without --force, exits with status 2.`,
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usagef("gendaemon new --help", "new: %v", err)
+		},
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "dir", Usage: "create the project in `DIR`", DefaultText: "./NAME"},
+			&cli.StringFlag{Name: "module", Usage: "Go module `PATH` of the project, such as example.com/you/NAME", DefaultText: "NAME"},
+			&cli.StringFlag{Name: "workdir", Usage: "the daemon's working directory, an absolute `DIR`", Value: generator.DefaultWorkDir},
+			&cli.StringFlag{Name: "umask", Usage: "the daemon's umask, in `OCTAL` from 0 to 0777 (0 is honoured)", Value: "0"},
+			&cli.IntFlag{Name: "maxfd", Usage: "bound `N` (at least 3) of the last-resort loop that closes inherited descriptors", Value: generator.DefaultMaxFD},
+			&cli.StringFlag{Name: "stdio", Usage: "absolute `PATH` for the daemon's standard input, output and error", Value: generator.DefaultStdio},
+			&cli.StringFlag{Name: "log-file", Usage: "absolute `PATH` that receives standard output and error instead of --stdio", DefaultText: "none"},
+			&cli.StringFlag{Name: "pidfile", Usage: "absolute `PATH` of the pidfile; the binary's --pidfile overrides it", DefaultText: "/run/NAME.pid"},
+			&cli.StringFlag{Name: "user", Usage: "`USER` (name or id) the daemon switches to after writing its pidfile", DefaultText: "none"},
+			&cli.StringFlag{Name: "group", Usage: "`GROUP` (name or id) the daemon switches to after writing its pidfile", DefaultText: "none"},
+			&cli.BoolFlag{Name: "force", Usage: "write into a non-empty directory, replacing files of the same name"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "print the files that would be written, and write nothing"},
+		},
+		Action: newAction,
+	}
+}
+
+// newAction is gendaemon new.
+func newAction(c *cli.Context) error {
+	switch c.NArg() {
+	case 0:
+		return usagef("gendaemon new --help", "new: missing NAME: usage: gendaemon new NAME [flags]")
+	case 1:
+	default:
+		return usagef("gendaemon new --help", "new: unexpected argument %q after NAME", c.Args().Get(1))
+	}
+	name := c.Args().First()
+	opts := generator.NewOptions(name)
+	if c.IsSet("module") {
+		opts.Module = c.String("module")
+	}
+	if c.IsSet("pidfile") {
+		opts.PIDFile = c.String("pidfile")
+	}
+	opts.WorkDir = c.String("workdir")
+	opts.Stdio = c.String("stdio")
+	opts.LogFile = c.String("log-file")
+	opts.User = c.String("user")
+	opts.Group = c.String("group")
+	opts.MaxFD = c.Int("maxfd")
+	umask, err := generator.ParseUmask(c.String("umask"))
+	if err != nil {
+		return err
+	}
+	opts.Umask = umask
+
+	// Render validates every option before the target is even looked at.
+	files, err := generator.Render(opts)
+	if err != nil {
+		return err
+	}
+	dir := name
+	if c.IsSet("dir") {
+		dir = c.String("dir")
+	}
+	if dir == "" {
+		return usagef("gendaemon new --help", "new: invalid dir \"\": give a directory")
+	}
+	w := c.App.Writer
+	if c.Bool("dry-run") {
+		if err := generator.Check(dir, files, c.Bool("force")); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "would create %s (module %s):\n", dir, opts.Module)
+		printFiles(w, files)
+		fmt.Fprintln(w, "nothing written (--dry-run)")
+		return nil
+	}
+	if err := generator.Write(dir, files, c.Bool("force")); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "created %s (module %s):\n", dir, opts.Module)
+	printFiles(w, files)
+	// The pidfile in the project directory works for any user; root can
+	// leave --pidfile out and use the default.
+	fmt.Fprintf(w, `
+next:
+  cd %[1]s && go build
+  ./%[2]s start --pidfile "$PWD/%[2]s.pid"
+  ./%[2]s status --pidfile "$PWD/%[2]s.pid"
+  ./%[2]s stop --pidfile "$PWD/%[2]s.pid"
+
+Without --pidfile, %[2]s uses %[3]s, which usually needs root.
+Your code goes in service.go; README.md explains the rest.
+`, shellQuote(dir), name, opts.PIDFile)
+	return nil
+}
+
+// printFiles lists files with their owners.
+func printFiles(w io.Writer, files []generator.File) {
+	for _, f := range files {
+		fmt.Fprintf(w, "  %-9s  %s\n", f.Owner, f.Path)
+	}
+}
+
+// shellQuote quotes s for a POSIX shell if it needs it.
+func shellQuote(s string) string {
+	if regexp.MustCompile(`^[A-Za-z0-9_./+-]+$`).MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// interspersed lets flags follow NAME, as in `gendaemon new NAME --force`:
+// the standard flag package that urfave/cli uses stops at the first
+// argument that is not a flag. It moves a command's arguments behind its
+// flags, using the command's flag definitions to tell which flags take a
+// value; everything after "--" stays in place.
+func interspersed(app *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	var cmd *cli.Command
+	for _, c := range app.Commands {
+		if c.HasName(args[1]) {
+			cmd = c
+		}
+	}
+	if cmd == nil {
+		return args
+	}
+	takesValue := map[string]bool{}
+	for _, f := range cmd.Flags {
+		tv, ok := f.(interface{ TakesValue() bool })
+		for _, n := range f.Names() {
+			takesValue[n] = ok && tv.TakesValue()
+		}
+	}
+	var flags, positional []string
+	rest := args[2:]
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		switch {
+		case a == "--":
+			positional = append(positional, rest[i+1:]...)
+			i = len(rest)
+		case len(a) > 1 && a[0] == '-':
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if !strings.Contains(name, "=") && takesValue[name] && i+1 < len(rest) {
+				i++
+				flags = append(flags, rest[i])
+			}
+		default:
+			positional = append(positional, a)
+		}
+	}
+	out := append([]string{args[0], args[1]}, flags...)
+	if len(positional) > 0 {
+		out = append(out, "--")
+		out = append(out, positional...)
+	}
+	return out
+}
