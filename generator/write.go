@@ -12,7 +12,7 @@ import (
 	"strings"
 )
 
-// ErrConflict is wrapped by the errors of Check and Write when the target
+// ErrConflict is wrapped by the errors of CheckTarget and Write when the target
 // holds something gendaemon will not write over: a non-empty directory
 // without force, a symbolic link, or a file where a directory is needed. A
 // command line tool should exit with status 2. Compare with errors.Is.
@@ -27,17 +27,17 @@ func conflictf(format string, args ...any) error {
 	return &conflictError{msg: fmt.Sprintf(format, args...)}
 }
 
-// Check reports, without changing anything, whether Write could write files
+// CheckTarget reports, without changing anything, whether Write could write files
 // into target: the first conflict, as an error wrapping ErrConflict, or a
 // problem with files themselves.
-func Check(target string, files []File, force bool) error {
+func CheckTarget(target string, files []File, force bool) error {
 	_, err := plan(target, files, force)
 	return err
 }
 
 // Write writes files into the directory target, the one place where
 // gendaemon writes to disk. Every conflict is settled before the first byte
-// is written (see Check). Files get mode FileMode and directories DirMode,
+// is written (see CheckTarget). Files get mode FileMode and directories DirMode,
 // whatever the process's umask.
 //
 // If target does not exist, Write builds the project in a temporary

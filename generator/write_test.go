@@ -244,8 +244,8 @@ func TestWriteLeavesNothingOnFailure(t *testing.T) {
 	})
 	t.Run("empty target", func(t *testing.T) {
 		target := t.TempDir()
-		if err := Check(target, failingFiles(), false); err == nil {
-			t.Error("Check accepted a name that is too long")
+		if err := CheckTarget(target, failingFiles(), false); err == nil {
+			t.Error("CheckTarget accepted a name that is too long")
 		}
 		if err := writeInPlace(target, failingFiles()); err == nil {
 			t.Fatal("writeInPlace succeeded; want it to fail on the long name")

@@ -170,7 +170,7 @@ func newAction(c *cli.Context) error {
 	}
 	w := c.App.Writer
 	if c.Bool("dry-run") {
-		if err := generator.Check(dir, files, c.Bool("force")); err != nil {
+		if err := generator.CheckTarget(dir, files, c.Bool("force")); err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "would create %s (module %s):\n", dir, opts.Module)
