@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -139,9 +140,17 @@ func testService() daemon.Service {
 				}
 			}
 			report("init")
+			if os.Getenv("NOTIFY_SOCKET") != "" || os.Getenv("LISTEN_FDS") != "" {
+				report("protocol variables leak to the service")
+			}
 			return nil
 		},
 		Serve: func(ctx context.Context) error {
+			if os.Getenv(serveEnv) == "activation" {
+				if err := serveActivated(ctx); err != nil {
+					return err
+				}
+			}
 			<-ctx.Done()
 			report("serve cancelled")
 			switch os.Getenv(serveEnv) {
@@ -153,6 +162,7 @@ func testService() daemon.Service {
 			return nil
 		},
 		Reload: func(ctx context.Context) error {
+			slog.Info("reloading", "pid", os.Getpid())
 			report("reload")
 			return nil
 		},

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -21,28 +21,53 @@ const logFileMode = 0o640
 // is set, drops privileges, runs Init and then Serve until SIGTERM or SIGINT.
 // It returns Init's or Serve's error, or an error wrapping ErrAlreadyRunning
 // if another daemon holds the pidfile.
+//
+// Under systemd, Run speaks the service manager's protocols: it takes the
+// sockets passed by socket activation (see Activation), reports READY=1
+// after Init, RELOADING=1 and READY=1 around Reload, STOPPING=1 on SIGTERM,
+// and WATCHDOG=1 at half of WatchdogSec= when the unit asks for it; it logs
+// to the journal with syslog priorities. It removes the protocols'
+// environment variables, so that the programs the service starts do not
+// mistake them for their own.
 func Run(cfg Config, svc Service) error {
-	return runService(cfg, svc, func(int, error) {})
+	activated, err := ListenFDs()
+	if err != nil {
+		return fmt.Errorf("socket activation: %w", err)
+	}
+	notifier := NotifierFromEnv()
+	if err := UnsetNotifyEnv(); err != nil {
+		return err
+	}
+	d := &running{cfg: cfg, notifier: notifier}
+	d.endpoints, err = activated.Endpoints()
+	if err != nil {
+		return fmt.Errorf("socket activation: %w", err)
+	}
+	return d.run(svc, func(int, error) {})
 }
 
-// runService is the life of the daemon after it has detached, and of Run:
+// run is the life of the daemon after it has detached, and of Run:
 // daemon(7)'s steps 10 to 14, then the service. It calls started once, with
 // the error that ended start-up, or nil once Init has returned nil.
-func runService(cfg Config, svc Service, started func(pid int, err error)) (err error) {
-	stop, err := setUp(cfg)
+func (d *running) run(svc Service, started func(pid int, err error)) (err error) {
+	journal := journalStream(os.Stderr, os.Getenv)
+	os.Unsetenv("JOURNAL_STREAM")
+	slog.SetDefault(newLogger(os.Stderr, journal))
+
+	stop, err := setUp(d.cfg)
 	if err != nil {
 		started(runningPID(err), err)
 		return err
 	}
 	defer stop()
 
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), contextKey{}, d))
 	defer cancel()
 	signals := make(chan os.Signal, 4)
 	signal.Notify(signals, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
 	defer signal.Stop(signals)
 	reloads := make(chan struct{}, 1)
-	go dispatchSignals(ctx, signals, cancel, reloads)
+	go d.dispatchSignals(ctx, signals, cancel, reloads)
 
 	if err := callHook("init", svc.Init, ctx); err != nil {
 		stop() // before start returns, no pidfile may be left
@@ -50,6 +75,12 @@ func runService(cfg Config, svc Service, started func(pid int, err error)) (err 
 		return err
 	}
 	started(0, nil)
+	d.notifier.Ready()
+	go func() {
+		if err := d.notifier.RunWatchdog(ctx); err != nil {
+			slog.Error("watchdog", "err", err)
+		}
+	}()
 
 	served := make(chan error, 1)
 	go func() {
@@ -68,8 +99,43 @@ func runService(cfg Config, svc Service, started func(pid int, err error)) (err 
 			}
 			return nil
 		case <-reloads:
-			if err := callHook("reload", svc.Reload, ctx); err != nil {
-				logf(cfg, "%v", err)
+			d.reload(ctx, svc)
+		}
+	}
+}
+
+// reload reopens the log file, so that logrotate can rename it, and calls
+// the service's Reload hook, between RELOADING=1 and READY=1.
+func (d *running) reload(ctx context.Context, svc Service) {
+	d.notifier.Reloading()
+	defer d.notifier.Ready()
+	if d.detached && d.cfg.LogFile != "" {
+		if err := redirectOutput(d.cfg.LogFile); err != nil {
+			slog.Error("reopening the log file", "path", d.cfg.LogFile, "err", err)
+		}
+	}
+	if err := callHook("reload", svc.Reload, ctx); err != nil {
+		slog.Error("reload failed", "err", err)
+		d.notifier.Status("reload failed: " + err.Error())
+	}
+}
+
+// dispatchSignals cancels the service on SIGTERM and SIGINT and asks for a
+// reload on SIGHUP; reloads that arrive during a reload are merged into one.
+func (d *running) dispatchSignals(ctx context.Context, signals <-chan os.Signal, cancel context.CancelFunc, reloads chan<- struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case sig := <-signals:
+			if sig != unix.SIGHUP {
+				d.notifier.Stopping()
+				cancel()
+				continue
+			}
+			select {
+			case reloads <- struct{}{}:
+			default:
 			}
 		}
 	}
@@ -119,26 +185,6 @@ func runningPID(err error) int {
 	return 0
 }
 
-// dispatchSignals cancels the service on SIGTERM and SIGINT and asks for a
-// reload on SIGHUP; reloads that arrive during a reload are merged into one.
-func dispatchSignals(ctx context.Context, signals <-chan os.Signal, cancel context.CancelFunc, reloads chan<- struct{}) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case sig := <-signals:
-			if sig != unix.SIGHUP {
-				cancel()
-				continue
-			}
-			select {
-			case reloads <- struct{}{}:
-			default:
-			}
-		}
-	}
-}
-
 // callHook runs one of the service's hooks, turning a panic into an error so
 // that a panicking Init is reported to whoever ran start.
 func callHook(name string, hook func(context.Context) error, ctx context.Context) (err error) {
@@ -157,48 +203,46 @@ func callHook(name string, hook func(context.Context) error, ctx context.Context
 }
 
 // redirectStdio puts standard input on Config.Stdio and standard output and
-// error on Config.LogFile, or Config.Stdio (daemon(7), step 9). With a log
-// file, the Go runtime's crash output goes there too, even if the service
-// later points standard error elsewhere.
+// error on Config.LogFile, or Config.Stdio (daemon(7), step 9).
 func redirectStdio(cfg Config) error {
-	outPath := stdioPath(cfg)
-	if cfg.LogFile != "" {
-		outPath = cfg.LogFile
-	}
-	out, err := openAppend(outPath)
-	if err != nil {
-		return err
-	}
-	defer out.Close()
-	in, err := os.OpenFile(stdioPath(cfg), os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	in, err := os.OpenFile(stdioPath(cfg), os.O_RDONLY|os.O_CREATE|unix.O_NOFOLLOW, logFileMode)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	for fd, f := range [...]*os.File{in, out, out} {
+	if err := unix.Dup3(int(in.Fd()), 0, 0); err != nil {
+		return os.NewSyscallError("dup3", err)
+	}
+	out := stdioPath(cfg)
+	if cfg.LogFile != "" {
+		out = cfg.LogFile
+	}
+	return redirectOutput(out)
+}
+
+// redirectOutput opens path for appending and puts standard output and
+// error on it. Unless path is /dev/null, the Go runtime's crash output
+// (panics, fatal errors) goes there too, even if the service later points
+// standard error elsewhere. Calling it again with the same path reopens the
+// file after logrotate has renamed it.
+func redirectOutput(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_NOFOLLOW, logFileMode)
+	if errors.Is(err, unix.ELOOP) {
+		return fmt.Errorf("%s is a symbolic link; refusing to write through it", path)
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for _, fd := range []int{1, 2} {
 		if err := unix.Dup3(int(f.Fd()), fd, 0); err != nil {
 			return os.NewSyscallError("dup3", err)
 		}
 	}
-	if cfg.LogFile != "" {
-		if err := debug.SetCrashOutput(out, debug.CrashOptions{}); err != nil {
-			return fmt.Errorf("crash output to %s: %w", cfg.LogFile, err)
+	if path != os.DevNull {
+		if err := debug.SetCrashOutput(f, debug.CrashOptions{}); err != nil {
+			return fmt.Errorf("crash output to %s: %w", path, err)
 		}
 	}
 	return nil
-}
-
-// openAppend opens path for appending, creating it with logFileMode, and
-// refuses a symbolic link.
-func openAppend(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_NOFOLLOW, logFileMode)
-	if errors.Is(err, unix.ELOOP) {
-		return nil, fmt.Errorf("%s is a symbolic link; refusing to write through it", path)
-	}
-	return f, err
-}
-
-// logf writes one line to the daemon's standard error, prefixed with its name.
-func logf(cfg Config, format string, args ...any) {
-	log.Printf("%s: %s", cfg.Name, fmt.Sprintf(format, args...))
 }

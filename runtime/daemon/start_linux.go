@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -184,7 +185,8 @@ func runDaemon(cfg Config, svc Service, ready *os.File) int {
 		report(msgError, err.Error())
 		return 1
 	}
-	err := runService(cfg, svc, func(pid int, err error) {
+	d := &running{cfg: cfg, detached: true}
+	err := d.run(svc, func(pid int, err error) {
 		switch {
 		case errors.Is(err, ErrAlreadyRunning):
 			report(msgRunning, strconv.Itoa(pid))
@@ -195,7 +197,7 @@ func runDaemon(cfg Config, svc Service, ready *os.File) int {
 		}
 	})
 	if err != nil {
-		logf(cfg, "%v", err)
+		slog.Error("exiting", "err", err)
 		return 1
 	}
 	return 0

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -186,7 +187,8 @@ func runDaemon(cfg Config, svc Service, ready *os.File) int {
 		report(msgError, err.Error())
 		return 1
 	}
-	err := runService(cfg, svc, func(pid int, err error) {
+	d := &running{cfg: cfg, detached: true}
+	err := d.run(svc, func(pid int, err error) {
 		switch {
 		case errors.Is(err, ErrAlreadyRunning):
 			report(msgRunning, strconv.Itoa(pid))
@@ -197,7 +199,7 @@ func runDaemon(cfg Config, svc Service, ready *os.File) int {
 		}
 	})
 	if err != nil {
-		logf(cfg, "%v", err)
+		slog.Error("exiting", "err", err)
 		return 1
 	}
 	return 0

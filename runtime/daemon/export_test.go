@@ -1,0 +1,9 @@
+//go:build linux
+
+package daemon
+
+// Exported for the tests in package daemon_test.
+var (
+	NewLogger     = newLogger
+	JournalStream = journalStream
+)
