@@ -33,6 +33,16 @@ var goldenCases = []struct {
 }{
 	{name: "defaults", opts: NewOptions("myservice"), run: true},
 	{name: "allopts", opts: allOptions()},
+	{name: "listen", opts: listenOptions()},
+}
+
+// listenOptions are those of a socket-activated daemon with a log file.
+func listenOptions() Options {
+	o := NewOptions("webd")
+	o.Module = "example.com/acme/webd"
+	o.Listen = []string{"8080", "/run/webd.sock"}
+	o.LogFile = "/var/log/webd.log"
+	return o
 }
 
 // TestGolden renders each case in memory and compares it with its golden

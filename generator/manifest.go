@@ -8,8 +8,10 @@ import (
 )
 
 // ManifestVersion is the version of the manifest's format that this
-// gendaemon writes.
-const ManifestVersion = 1
+// gendaemon writes. Version 1 (gendaemon 0.1.0) had no checksums; version 2
+// records the sha256 of every generated file. ParseManifest migrates older
+// versions (see migrations) and refuses newer ones.
+const ManifestVersion = 2
 
 // A Manifest is the content of gendaemon.yaml: the options a project was
 // generated with, in the form a person edits, and the files gendaemon wrote
@@ -30,14 +32,22 @@ type Manifest struct {
 	User    string `yaml:"user"`
 	Group   string `yaml:"group"`
 
+	Listen []string `yaml:"listen"`
+
 	Files []ManifestFile `yaml:"files"`
 }
 
 // A ManifestFile records one file that gendaemon wrote, other than the
-// manifest itself. A checksum of what was written can be added here.
+// manifest itself.
 type ManifestFile struct {
 	Path  string `yaml:"path"`
 	Owner Owner  `yaml:"owner"`
+
+	// Sum is the checksum of a generated file as gendaemon wrote it,
+	// "sha256:" and 64 lowercase hex digits (see FileSum): regen tells a
+	// stale file (its bytes still have this sum) from a hand-edited one.
+	// Scaffold files are the user's and have none.
+	Sum string `yaml:"sum,omitempty"`
 }
 
 // newManifest returns the manifest of a project generated with opts, whose
@@ -56,34 +66,16 @@ func newManifest(opts Options, files []File) Manifest {
 		PIDFile:   opts.PIDFile,
 		User:      opts.User,
 		Group:     opts.Group,
+		Listen:    opts.Listen,
 	}
 	for _, f := range files {
-		m.Files = append(m.Files, ManifestFile{Path: f.Path, Owner: f.Owner})
+		mf := ManifestFile{Path: f.Path, Owner: f.Owner}
+		if f.Owner == Generated {
+			mf.Sum = FileSum(f.Data)
+		}
+		m.Files = append(m.Files, mf)
 	}
 	return m
-}
-
-// ParseManifest parses the content of gendaemon.yaml strictly: an unknown
-// field or a value of the wrong type is an error, and so is a manifest
-// version this gendaemon does not know.
-func ParseManifest(data []byte) (Manifest, error) {
-	var m Manifest
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&m); err != nil {
-		return Manifest{}, fmt.Errorf("parse %s: %w", ManifestName, err)
-	}
-	var extra any
-	if err := dec.Decode(&extra); err == nil {
-		return Manifest{}, fmt.Errorf("parse %s: more than one YAML document", ManifestName)
-	}
-	switch {
-	case m.Version == 0:
-		return Manifest{}, fmt.Errorf("parse %s: no version field", ManifestName)
-	case m.Version > ManifestVersion:
-		return Manifest{}, fmt.Errorf("parse %s: version %d is newer than this gendaemon understands (%d): upgrade gendaemon", ManifestName, m.Version, ManifestVersion)
-	}
-	return m, nil
 }
 
 // Options returns the options that m records, validated.
@@ -103,6 +95,9 @@ func (m Manifest) Options() (Options, error) {
 		PIDFile: m.PIDFile,
 		User:    m.User,
 		Group:   m.Group,
+	}
+	if len(m.Listen) > 0 {
+		o.Listen = m.Listen
 	}
 	if err := o.Validate(); err != nil {
 		return Options{}, err

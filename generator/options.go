@@ -3,9 +3,11 @@ package generator
 import (
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/mod/module"
@@ -53,6 +55,12 @@ type Options struct {
 	// ids) that the daemon switches to after it has written its pidfile.
 	User  string
 	Group string
+
+	// Listen, if non-empty, lists the addresses that systemd listens on for
+	// the daemon (socket activation): a port ("8080"), an IP address and
+	// port ("127.0.0.1:8080", "[::1]:8080"), or the absolute path of a Unix
+	// socket. Each becomes a ListenStream= line of the NAME.socket unit.
+	Listen []string
 }
 
 // Defaults of the options other than Name, as NewOptions sets them.
@@ -120,7 +128,40 @@ func (o Options) Validate() error {
 	if err := checkAccount("user", o.User); err != nil {
 		return err
 	}
-	return checkAccount("group", o.Group)
+	if err := checkAccount("group", o.Group); err != nil {
+		return err
+	}
+	for _, addr := range o.Listen {
+		if err := checkListen(addr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkListen checks an address for ListenStream=: a port, an IP literal
+// and a port, or the absolute path of a Unix socket. Host names are refused:
+// systemd does not resolve them.
+func checkListen(addr string) error {
+	const want = `use a port ("8080"), an IP address and port ("127.0.0.1:8080", "[::1]:8080") or the absolute path of a Unix socket`
+	if strings.HasPrefix(addr, "/") {
+		if strings.ContainsFunc(addr, unicode.IsSpace) || strings.Contains(addr, `\`) {
+			return invalidf("invalid listen address %q: a socket path may not contain white space or backslashes", addr)
+		}
+		return checkPath("listen address", addr, true)
+	}
+	port := addr
+	if strings.Contains(addr, ":") {
+		host, p, err := net.SplitHostPort(addr)
+		if err != nil || net.ParseIP(host) == nil {
+			return invalidf("invalid listen address %q: %s", addr, want)
+		}
+		port = p
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 || strconv.FormatUint(n, 10) != port {
+		return invalidf("invalid listen address %q: %s", addr, want)
+	}
+	return nil
 }
 
 // invalidf returns an error with the given message that wraps

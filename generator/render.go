@@ -158,6 +158,12 @@ func Render(opts Options) ([]File, error) {
 		add(t.path, b, t.owner)
 	}
 
+	units, err := renderUnits(opts)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, units...)
+
 	// The manifest lists every other file, so it is rendered last.
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	m := newManifest(opts, files)
@@ -217,6 +223,9 @@ func (templateData) SysVersion() string { return SysVersion }
 func (templateData) SysSum() string     { return SysSum }
 func (templateData) SysModSum() string  { return SysModSum }
 
+// BinDir is where the systemd unit expects the binary.
+func (templateData) BinDir() string { return BinDir }
+
 // Defaults, for the comments of the manifest and the README.
 func (templateData) DefaultWorkDir() string { return DefaultWorkDir }
 func (templateData) DefaultUmask() string   { return FormatUmask(DefaultUmask) }
@@ -229,7 +238,9 @@ func execute(name string, data templateData) ([]byte, error) {
 		// quote writes a string as a YAML double-quoted scalar: Go's
 		// escapes are a subset of YAML's, and Validate allows no control
 		// characters or invalid UTF-8 in options.
-		"quote": strconv.Quote,
+		"quote":    strconv.Quote,
+		"unit":     unitValue,
+		"unitWord": unitWord,
 	}
 	t, err := template.New(name).Option("missingkey=error").Funcs(funcs).ParseFS(templates.FS, name)
 	if err != nil {

@@ -53,7 +53,7 @@ func TestRenderOwnership(t *testing.T) {
 	want := map[string]Owner{
 		"main.go": Generated, "defaults.go": Generated, ManifestName: Generated,
 		"service.go": Scaffold, "service_test.go": Scaffold, "README.md": Scaffold,
-		"go.mod": Scaffold, "go.sum": Scaffold,
+		"go.mod": Scaffold, "go.sum": Scaffold, "myservice.service": Generated,
 	}
 	runtimeFiles := 0
 	for _, f := range files {
@@ -125,7 +125,7 @@ func TestManifestRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Manifest.Options: %v", err)
 		}
-		if got != opts {
+		if !reflect.DeepEqual(got, opts) {
 			t.Errorf("options from the manifest = %+v, want %+v", got, opts)
 		}
 		if !reflect.DeepEqual(m.Files, want) {

@@ -120,6 +120,7 @@ input, or a non-empty directory without --force, exits with status 2.`,
 			&cli.StringFlag{Name: "pidfile", Usage: "absolute `PATH` of the pidfile; the binary's --pidfile overrides it", DefaultText: "/run/NAME.pid"},
 			&cli.StringFlag{Name: "user", Usage: "`USER` (name or id) the daemon switches to after writing its pidfile", DefaultText: "none"},
 			&cli.StringFlag{Name: "group", Usage: "`GROUP` (name or id) the daemon switches to after writing its pidfile", DefaultText: "none"},
+			&cli.StringSliceFlag{Name: "listen", Usage: "`ADDR` (port, IP:port or socket path) that systemd listens on for the daemon: writes NAME.socket; repeatable", DefaultText: "none"},
 			&cli.BoolFlag{Name: "force", Usage: "write into a non-empty directory, replacing files of the same name"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the files that would be written, and write nothing"},
 		},
@@ -150,6 +151,7 @@ func newAction(c *cli.Context) error {
 	opts.User = c.String("user")
 	opts.Group = c.String("group")
 	opts.MaxFD = c.Int("maxfd")
+	opts.Listen = c.StringSlice("listen")
 	umask, err := generator.ParseUmask(c.String("umask"))
 	if err != nil {
 		return err

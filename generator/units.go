@@ -1,0 +1,45 @@
+package generator
+
+import (
+	"strings"
+)
+
+// BinDir is where the systemd unit expects the daemon's binary.
+const BinDir = "/usr/local/bin"
+
+// renderUnits renders the systemd units of the project: NAME.service, which
+// runs the daemon in the foreground as a Type=notify service, and, if
+// opts.Listen is set, NAME.socket for socket activation.
+func renderUnits(opts Options) ([]File, error) {
+	units := []struct{ path, tmpl string }{{opts.Name + ".service", "unit.service.tmpl"}}
+	if len(opts.Listen) > 0 {
+		units = append(units, struct{ path, tmpl string }{opts.Name + ".socket", "unit.socket.tmpl"})
+	}
+	var files []File
+	for _, u := range units {
+		b, err := execute(u.tmpl, templateData{Options: opts})
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, File{Path: u.path, Data: b, Mode: FileMode, Owner: Generated})
+	}
+	return files, nil
+}
+
+// unitValue escapes s for the value of a unit file setting that takes the
+// rest of the line, such as WorkingDirectory=: "%" starts a specifier there,
+// so it is doubled. Validate has already refused control characters, so s
+// cannot end the line or start a new setting.
+func unitValue(s string) string { return strings.ReplaceAll(s, "%", "%%") }
+
+// unitWord escapes s as one word of a setting that takes a list, such as
+// ReadWritePaths=: a word with white space, quotes or backslashes is
+// double-quoted, with C-style escapes inside.
+func unitWord(s string) string {
+	s = unitValue(s)
+	if !strings.ContainsAny(s, " \t\"'\\") {
+		return s
+	}
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+	return `"` + r.Replace(s) + `"`
+}
