@@ -878,3 +878,45 @@ func TestDropPrivileges(t *testing.T) {
 		t.Errorf("Stop left the pidfile the unprivileged daemon could not remove: %v", err)
 	}
 }
+
+// TestDropPrivilegesAlreadyDone runs the service as systemd's User= would:
+// already as the configured user, without root, so there is nothing to drop.
+func TestDropPrivilegesAlreadyDone(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to start the test as another user; CI runs as root")
+	}
+	h := newHarness(t)
+	h.config["WorkDir"] = "/"
+	h.config["User"] = "nobody"
+	h.config["Group"] = "nogroup"
+	delete(h.config, "PIDFile")
+	// nobody must be able to run the test binary and report to the FIFO.
+	exe := filepath.Join(h.dir, "daemon.test")
+	bin, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(exe, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for p, mode := range map[string]os.FileMode{filepath.Dir(h.dir): 0o755, h.dir: 0o755, h.fifo: 0o666} {
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := h.command("runner")
+	cmd.Path, cmd.Args[0] = exe, exe
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { endProcess(t, cmd.Process.Pid) })
+	h.waitEvent("init")
+	cmd.Process.Signal(unix.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("runner as nobody: %v\n%s", err, out.String())
+	}
+	h.waitEvent("serve cancelled")
+}
