@@ -920,3 +920,33 @@ func TestDropPrivilegesAlreadyDone(t *testing.T) {
 	}
 	h.waitEvent("serve cancelled")
 }
+
+// TestSymlinkedLogFile plants a symbolic link where the log file goes, in a
+// world-writable directory as an attacker would: start is refused and
+// nothing is written through the link.
+func TestSymlinkedLogFile(t *testing.T) {
+	h := newHarness(t)
+	public := filepath.Join(h.dir, "public")
+	if err := os.Mkdir(public, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(h.dir, "shadow")
+	if err := os.WriteFile(target, []byte("precious\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logFile := filepath.Join(public, "testd.log")
+	if err := os.Symlink(target, logFile); err != nil {
+		t.Fatal(err)
+	}
+	h.config["LogFile"] = logFile
+	out, err := h.command("launcher").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "symbolic link") {
+		t.Errorf("start with a symlinked log file: %v\n%s\nwant a refusal naming the symbolic link", err, out)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "precious\n" {
+		t.Errorf("the link's target was written: %q", b)
+	}
+	if _, err := os.Lstat(h.pidFile()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("pidfile left after a refused start: %v", err)
+	}
+}
