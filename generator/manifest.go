@@ -1,12 +1,5 @@
 package generator
 
-import (
-	"bytes"
-	"fmt"
-
-	"go.yaml.in/yaml/v3"
-)
-
 // ManifestVersion is the version of the manifest's format that this
 // gendaemon writes. Version 1 (gendaemon 0.1.0) had no checksums; version 2
 // records the sha256 of every generated file. ParseManifest migrates older
