@@ -68,13 +68,13 @@ func launch(cfg Config) (int, error) {
 		return 0, err
 	}
 	defer r.Close()
-	p, err := reexec(stageSession, cfg, w, true)
+	pid, err := reexec(stageSession, cfg, w, true)
 	w.Close()
 	if err != nil {
 		return 0, err
 	}
 	msg, readErr := io.ReadAll(r)
-	if _, err := p.Wait(); err != nil {
+	if err := reap(pid); err != nil {
 		return 0, err
 	}
 	if readErr != nil {
@@ -143,36 +143,47 @@ func startDaemon(cfg Config) int {
 
 // reexec starts this program again as stage, with ready as its readiness
 // pipe, /dev/null as its standard I/O, "/" as its working directory and an
-// empty signal mask. Every other descriptor must be close-on-exec.
-func reexec(stage int, cfg Config, ready *os.File, setsid bool) (*os.Process, error) {
+// empty signal mask, and returns its pid. Every other descriptor must be
+// close-on-exec.
+func reexec(stage int, cfg Config, ready *os.File, setsid bool) (int, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return nil, fmt.Errorf("finding this program to re-execute it: %w", err)
+		return 0, fmt.Errorf("finding this program to re-execute it: %w", err)
 	}
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	defer null.Close()
 	handoff, err := newHandoff(stage)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	defer handoff.Close()
 	env := cfg.Env
 	if env == nil {
 		env = os.Environ()
 	}
-	p, err := startWithEmptySigmask(self, os.Args, &os.ProcAttr{
+	pid, err := startWithEmptySigmask(self, os.Args, &syscall.ProcAttr{
 		Dir:   "/",
 		Env:   env,
-		Files: []*os.File{null, null, null, handoff, ready},
+		Files: []uintptr{null.Fd(), null.Fd(), null.Fd(), handoff.Fd(), ready.Fd()},
 		Sys:   &syscall.SysProcAttr{Setsid: setsid},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("re-executing %s: %w", self, err)
+		return 0, fmt.Errorf("re-executing %s: %w", self, err)
 	}
-	return p, nil
+	return pid, nil
+}
+
+// reap waits for the child pid to exit.
+func reap(pid int) error {
+	for {
+		_, err := unix.Wait4(pid, nil, 0, nil)
+		if !errors.Is(err, unix.EINTR) {
+			return os.NewSyscallError("wait4", err)
+		}
+	}
 }
 
 // runDaemon is the daemon: it finishes detaching, runs the service, reports

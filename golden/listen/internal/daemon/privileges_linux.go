@@ -4,6 +4,7 @@ package daemon
 
 import (
 	"fmt"
+	"os"
 	"os/user"
 	"strconv"
 	"syscall"
@@ -13,7 +14,8 @@ import (
 // for good: supplementary groups, then the group, then the user (daemon(7),
 // step 13). With a user, the supplementary groups are the user's; with only a
 // group, the group alone. Go's syscall package changes the ids of every
-// thread, not only the calling one.
+// thread, not only the calling one. A process that is not root succeeds only
+// if it already runs as that user and group.
 func dropPrivileges(userName, groupName string) error {
 	if userName == "" && groupName == "" {
 		return nil
@@ -46,6 +48,14 @@ func dropPrivileges(userName, groupName string) error {
 		if userName == "" {
 			groups = []int{gid}
 		}
+	}
+	// A service manager may have switched already (systemd's User=): then
+	// there is nothing left to drop, and no privilege to do it with.
+	if euid := os.Geteuid(); euid != 0 {
+		if (uid < 0 || uid == euid) && gid == os.Getegid() {
+			return nil
+		}
+		return fmt.Errorf("switching to user %q, group %q: not running as root", userName, groupName)
 	}
 	if err := syscall.Setgroups(groups); err != nil {
 		return fmt.Errorf("setgroups %v: %w", groups, err)
