@@ -324,3 +324,128 @@ func syncPath(dir string) error {
 	}
 	return err
 }
+
+// ErrChanged is wrapped by the error of Apply when a file changed on disk
+// between Compare and Apply; nothing was written. Compare again.
+var ErrChanged = errors.New("changed since compared")
+
+// Apply carries out p in p.Dir, through the same guarantees as Write: it
+// never follows a symbolic link, never writes outside p.Dir, and creates
+// every file with O_EXCL. Files whose Action is Unchanged are not touched,
+// so their modification times are kept. Apply refuses a plan with edited
+// files unless force is set.
+//
+// Every new file is first written under a temporary name in the directory
+// of its final one; then Apply checks that no file changed since Compare
+// read it (ErrChanged); only then does it rename each temporary file over
+// its final name, each rename atomic, with the manifest last, and remove
+// the orphaned files. A failure before the renames removes every temporary
+// file and directory it created.
+func Apply(p *Plan, force bool) (err error) {
+	if !force {
+		if edited := p.Edited(); len(edited) > 0 {
+			return fmt.Errorf("apply: %s was edited by hand: use force to overwrite", edited[0].Path)
+		}
+	}
+	var writes []File
+	for _, c := range p.Changes {
+		if c.Action == Update || c.Action == Create {
+			writes = append(writes, File{Path: c.Path, Data: c.Data, Mode: c.Mode, Owner: c.Owner})
+		}
+	}
+	if err := checkFiles(writes); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(p.Dir)
+	if err != nil {
+		return fmt.Errorf("write into %s: %w", p.Dir, err)
+	}
+	defer root.Close()
+
+	var created []string // directories and temporary files, to undo
+	defer func() {
+		if err != nil {
+			for _, name := range slices.Backward(created) {
+				if rerr := root.Remove(name); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+					err = fmt.Errorf("%w (and removing %s: %v)", err, name, rerr)
+				}
+			}
+		}
+	}()
+	for _, d := range dirsOf(writes) {
+		fi, err := root.Lstat(d)
+		switch {
+		case err == nil && fi.IsDir() && fi.Mode()&fs.ModeSymlink == 0:
+			continue
+		case err == nil:
+			return conflictf("%s in %s is not a directory, but gendaemon needs it to be", d, p.Dir)
+		case !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("write into %s: %w", p.Dir, err)
+		}
+		if err := mkdir(root, d); err != nil {
+			return fmt.Errorf("write into %s: %w", p.Dir, err)
+		}
+		created = append(created, d)
+	}
+	temps := make([]string, len(writes))
+	for i, f := range writes {
+		temps[i] = path.Join(path.Dir(f.Path), "."+path.Base(f.Path)+".gendaemon-"+rand.Text()[:8])
+		created = append(created, temps[i])
+		if err := writeFile(root, temps[i], f); err != nil {
+			return fmt.Errorf("write %s: %w", filepath.Join(p.Dir, filepath.FromSlash(f.Path)), err)
+		}
+	}
+	// Nothing may have changed since Compare read the files: a rename
+	// must not replace bytes that nobody has looked at.
+	for _, c := range p.Changes {
+		if c.Action == Unchanged {
+			continue
+		}
+		disk, ok, err := readRegular(root, c.Path)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", filepath.Join(p.Dir, filepath.FromSlash(c.Path)), err)
+		}
+		if ok != (c.Disk != nil) || string(disk) != string(c.Disk) {
+			return fmt.Errorf("%s: %w: nothing written; run the command again", filepath.Join(p.Dir, filepath.FromSlash(c.Path)), ErrChanged)
+		}
+	}
+	// The manifest goes last, after the removals: until it is in place,
+	// its old sums describe the files on disk.
+	rename := func(i int) error {
+		if err := root.Rename(temps[i], writes[i].Path); err != nil {
+			return fmt.Errorf("write %s: %w", filepath.Join(p.Dir, filepath.FromSlash(writes[i].Path)), err)
+		}
+		created = slices.DeleteFunc(created, func(s string) bool { return s == temps[i] })
+		return nil
+	}
+	manifest := -1
+	for i, f := range writes {
+		if f.Path == ManifestName {
+			manifest = i
+			continue
+		}
+		if err := rename(i); err != nil {
+			return err
+		}
+	}
+	for _, c := range p.Changes {
+		if c.Action != Remove {
+			continue
+		}
+		if err := root.Remove(c.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", filepath.Join(p.Dir, filepath.FromSlash(c.Path)), err)
+		}
+	}
+	if manifest >= 0 {
+		if err := rename(manifest); err != nil {
+			return err
+		}
+	}
+	created = nil // everything is in place: nothing to undo
+	for _, d := range append(dirsOf(writes), ".") {
+		if err := syncDir(root, d); err != nil {
+			return fmt.Errorf("write into %s: %w", p.Dir, err)
+		}
+	}
+	return nil
+}

@@ -4,6 +4,9 @@
 // Usage:
 //
 //	gendaemon new NAME [flags]
+//	gendaemon regen [DIR] [flags]
+//	gendaemon check [DIR]
+//	gendaemon diff [DIR]
 //
 // The command line is a thin layer: it turns flags into generator.Options,
 // renders the project in memory with generator.Render, and writes it with
@@ -42,6 +45,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	var status exitStatus
+	if errors.As(err, &status) {
+		return int(status) // the command has reported it
+	}
 	fmt.Fprintf(stderr, "gendaemon: %v\n", err)
 	var usage *usageError
 	switch {
@@ -73,7 +80,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:      "gendaemon",
 		Usage:     "scaffold Go daemons that detach the way daemon(7) says",
-		UsageText: "gendaemon new NAME [flags]",
+		UsageText: "gendaemon new NAME [flags]\n   gendaemon regen|check|diff [DIR] [flags]",
 		Version:   generator.Version,
 		Writer:    stdout,
 		ErrWriter: stderr,
@@ -89,7 +96,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			}
 			return usagef("gendaemon --help", "no command given")
 		},
-		Commands: []*cli.Command{newCommand()},
+		Commands: []*cli.Command{newCommand(), regenCommand(), checkCommand(), diffCommand()},
 	}
 }
 

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/gendaemon/gendaemon/generator"
+)
+
+// exitStatus is an error that the command has already reported, as diff(1)
+// does: run exits with it and prints nothing more.
+type exitStatus int
+
+func (s exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
+
+func regenCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "regen",
+		Usage:     "rewrite the generated files from gendaemon.yaml",
+		ArgsUsage: "[DIR]",
+		Description: `Reads gendaemon.yaml in DIR (default: the current directory) and rewrites
+the files gendaemon generated from it, after you edited a default there.
+The flags below change the manifest and regenerate in one step, as in
+gendaemon regen --umask 027.
+
+It prints each generated file as updated, unchanged, created or removed;
+unchanged files are not touched. Your files (service.go, README.md, go.mod,
+...) are never touched, not even recreated when you deleted them.
+
+If a generated file was edited by hand, regen writes nothing, shows the
+edit and exits with status 1: move your change to service.go, then run
+gendaemon regen --force to overwrite it. An invalid manifest or flag exits
+with status 2. Run gendaemon diff first to see what regen would change.`,
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usagef("gendaemon regen --help", "regen: %v", err)
+		},
+		Flags: append(optionFlags(),
+			&cli.BoolFlag{Name: "force", Usage: "overwrite (or remove) generated files that were edited by hand"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "print what would change, and write nothing"},
+		),
+		Action: regenAction,
+	}
+}
+
+func checkCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "check",
+		Usage:     "fail if a generated file does not match gendaemon.yaml (for CI)",
+		ArgsUsage: "[DIR]",
+		Description: `Renders the project that gendaemon.yaml in DIR (default: the current
+directory) describes and compares every generated file with it. Exits with
+status 0 when all are byte-identical; otherwise with status 1, naming each
+file that is stale (the manifest changed since regen), edited (by hand),
+missing, or orphaned (no longer generated), with a diff. It writes nothing.
+
+Run it in CI. To fix what it reports, run gendaemon regen (and move hand
+edits to service.go first, or use gendaemon regen --force).`,
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usagef("gendaemon check --help", "check: %v", err)
+		},
+		Action: checkAction,
+	}
+}
+
+func diffCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "diff",
+		Usage:     "show the unified diff that regen would apply",
+		ArgsUsage: "[DIR]",
+		Description: `Prints the unified diff from the generated files in DIR (default: the
+current directory) to what gendaemon regen, with the same flags, would write.
+Exits with status 0 when there is none, 1 when there is some, and 2 for an
+invalid manifest or flag, like diff(1). It writes nothing.
+
+Then run gendaemon regen with the same flags to apply it.`,
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usagef("gendaemon diff --help", "diff: %v", err)
+		},
+		Flags:  optionFlags(),
+		Action: diffAction,
+	}
+}
+
+// optionFlags are the flags of new that set an option, for regen and diff:
+// there, a flag that is not given keeps the manifest's value.
+func optionFlags() []cli.Flag {
+	skip := []string{"dir", "force", "dry-run"}
+	var flags []cli.Flag
+	for _, f := range newCommand().Flags {
+		if slices.Contains(skip, f.Names()[0]) {
+			continue
+		}
+		const keep = "from gendaemon.yaml"
+		switch f := f.(type) {
+		case *cli.StringFlag:
+			c := *f
+			c.Value, c.DefaultText = "", keep
+			flags = append(flags, &c)
+		case *cli.IntFlag:
+			c := *f
+			c.Value, c.DefaultText = 0, keep
+			flags = append(flags, &c)
+		case *cli.StringSliceFlag:
+			c := *f
+			c.Value, c.DefaultText = nil, keep
+			flags = append(flags, &c)
+		default:
+			panic(fmt.Sprintf("gendaemon: option flag %s of type %T", f.Names()[0], f))
+		}
+	}
+	return flags
+}
+
+// applyFlags changes opts by the option flags given on the command line.
+func applyFlags(c *cli.Context, opts *generator.Options) error {
+	for _, s := range []struct {
+		flag string
+		dst  *string
+	}{
+		{"module", &opts.Module},
+		{"workdir", &opts.WorkDir},
+		{"stdio", &opts.Stdio},
+		{"log-file", &opts.LogFile},
+		{"pidfile", &opts.PIDFile},
+		{"user", &opts.User},
+		{"group", &opts.Group},
+	} {
+		if c.IsSet(s.flag) {
+			*s.dst = c.String(s.flag)
+		}
+	}
+	if c.IsSet("maxfd") {
+		opts.MaxFD = c.Int("maxfd")
+	}
+	if c.IsSet("listen") {
+		opts.Listen = c.StringSlice("listen")
+	}
+	if c.IsSet("umask") {
+		umask, err := generator.ParseUmask(c.String("umask"))
+		if err != nil {
+			return err
+		}
+		opts.Umask = umask
+	}
+	return opts.Validate()
+}
+
+// comparePlan loads the manifest of the project named by the command's
+// argument, applies the option flags if withFlags, and compares.
+func comparePlan(c *cli.Context, withFlags bool) (*generator.Plan, error) {
+	cmd := c.Command.Name
+	if c.NArg() > 1 {
+		return nil, usagef("gendaemon "+cmd+" --help", "%s: unexpected argument %q after DIR", cmd, c.Args().Get(1))
+	}
+	dir := "."
+	if c.NArg() == 1 {
+		dir = c.Args().First()
+	}
+	m, err := generator.LoadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := m.Options()
+	if err != nil {
+		return nil, err
+	}
+	if withFlags {
+		if err := applyFlags(c, &opts); err != nil {
+			return nil, err
+		}
+	}
+	return generator.Compare(dir, m, opts)
+}
+
+// regenAction is gendaemon regen.
+func regenAction(c *cli.Context) error {
+	p, err := comparePlan(c, true)
+	if err != nil {
+		return err
+	}
+	w := c.App.Writer
+	force := c.Bool("force")
+	if edited := p.Edited(); len(edited) > 0 && !force {
+		fmt.Fprintf(w, "regen %s: these generated files were edited by hand since gendaemon wrote them:\n", p.Dir)
+		for _, e := range edited {
+			fmt.Fprintf(w, "  %s\n", e.Path)
+		}
+		for _, e := range edited {
+			fmt.Fprintf(w, "\n%s", e.EditDiff())
+		}
+		return fmt.Errorf("regen: %d generated file(s) edited by hand; nothing written.\n"+
+			"Move your changes to service.go (yours: regen never touches it), then run\n"+
+			"'gendaemon regen --force' to overwrite the generated files; 'gendaemon diff'\n"+
+			"shows everything regen would change", len(edited))
+	}
+	if c.Bool("dry-run") {
+		fmt.Fprintf(w, "regen %s would leave:\n", p.Dir)
+		printChanges(w, p)
+		fmt.Fprintln(w, "nothing written (--dry-run)")
+		return nil
+	}
+	if err := generator.Apply(p, force); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "regen %s:\n", p.Dir)
+	printChanges(w, p)
+	return nil
+}
+
+// printChanges lists what regen does with each file.
+func printChanges(w io.Writer, p *generator.Plan) {
+	for _, ch := range p.Changes {
+		fmt.Fprintf(w, "  %-9s  %s\n", ch.Action, ch.Path)
+	}
+}
+
+// checkAction is gendaemon check.
+func checkAction(c *cli.Context) error {
+	p, err := comparePlan(c, false)
+	if err != nil {
+		return err
+	}
+	w := c.App.Writer
+	var bad []generator.Change
+	for _, ch := range p.Changes {
+		if ch.Owner == generator.Generated && ch.State != generator.Current {
+			bad = append(bad, ch)
+		}
+	}
+	if len(bad) == 0 {
+		fmt.Fprintf(w, "check %s: every generated file matches %s\n", p.Dir, generator.ManifestName)
+		return nil
+	}
+	fmt.Fprintf(w, "check %s: %d generated file(s) do not match %s:\n", p.Dir, len(bad), generator.ManifestName)
+	for _, ch := range bad {
+		fmt.Fprintf(w, "  %-8s  %s\n", ch.State, ch.Path)
+	}
+	for _, ch := range bad {
+		if ch.State == generator.Edited {
+			fmt.Fprintf(w, "\n%s: edited by hand:\n%s", ch.Path, ch.EditDiff())
+		} else {
+			fmt.Fprintf(w, "\n%s: %s; regen would apply:\n%s", ch.Path, ch.State, ch.Diff())
+		}
+	}
+	return fmt.Errorf("check: %d generated file(s) do not match %s: run 'gendaemon regen' (move hand edits to service.go first)", len(bad), generator.ManifestName)
+}
+
+// diffAction is gendaemon diff.
+func diffAction(c *cli.Context) error {
+	p, err := comparePlan(c, true)
+	if err != nil {
+		return err
+	}
+	differs := false
+	for _, ch := range p.Changes {
+		if ch.Action == generator.Unchanged {
+			continue
+		}
+		differs = true
+		fmt.Fprint(c.App.Writer, ch.Diff())
+	}
+	if differs {
+		return exitStatus(exitFailure)
+	}
+	return nil
+}
