@@ -145,6 +145,9 @@ func (p *Plan) Clean() bool {
 func LoadManifest(dir string) (Manifest, error) {
 	name := filepath.Join(dir, ManifestName)
 	root, err := os.OpenRoot(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Manifest{}, conflictf("%s: no such directory: give the directory of a project that gendaemon new created", dir)
+	}
 	if err != nil {
 		return Manifest{}, fmt.Errorf("read manifest: %w", err)
 	}

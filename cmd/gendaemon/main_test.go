@@ -3,10 +3,13 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -27,7 +30,8 @@ func TestScripts(t *testing.T) {
 		RequireUniqueNames:  true,
 		UpdateScripts:       *update,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits": cmdExits,
+			"exits":   cmdExits,
+			"fileids": cmdFileIDs,
 		},
 		Setup: func(env *testscript.Env) error {
 			// The scripts compare what gendaemon writes with the golden
@@ -37,6 +41,19 @@ func TestScripts(t *testing.T) {
 				return err
 			}
 			env.Setenv("GOLDEN", filepath.Join(wd, "..", "..", "golden"))
+			// Scripts may build the generated project offline, from the
+			// module and build caches of the go command running the tests.
+			for _, v := range []string{"GOCACHE", "GOMODCACHE"} {
+				out, err := exec.Command("go", "env", v).Output()
+				if err != nil {
+					return fmt.Errorf("go env %s: %v", v, err)
+				}
+				env.Setenv(v, strings.TrimSpace(string(out)))
+			}
+			env.Setenv("GOFLAGS", "-mod=mod")
+			env.Setenv("GOPROXY", "off")
+			env.Setenv("GOWORK", "off")
+			env.Setenv("GOTOOLCHAIN", "local")
 			return nil
 		},
 	})
@@ -63,4 +80,24 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
 	}
+}
+
+// cmdFileIDs is the script command "fileids OUT FILE...": it writes to OUT
+// one line per FILE with its inode number and modification time, so that a
+// script can show with cmp that a command rewrote no file.
+func cmdFileIDs(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: fileids out file...")
+	}
+	var b strings.Builder
+	for _, name := range args[1:] {
+		fi, err := os.Lstat(ts.MkAbs(name))
+		ts.Check(err)
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			ts.Fatalf("fileids: no inode for %s", name)
+		}
+		fmt.Fprintf(&b, "%s inode %d mtime %d\n", name, st.Ino, fi.ModTime().UnixNano())
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(b.String()), 0o666))
 }
