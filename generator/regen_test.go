@@ -1,0 +1,100 @@
+package generator
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+)
+
+// TestRegenMatchesGolden creates the defaults project, edits every option in
+// its manifest to those of the allopts golden case, and regenerates: the
+// generated files must then be exactly those of ../golden/allopts, which
+// was created directly with those options. The user's files are those of
+// the original project, untouched.
+func TestRegenMatchesGolden(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "p")
+	first, err := Render(NewOptions("myservice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(dir, first, false); err != nil {
+		t.Fatal(err)
+	}
+
+	// Edit the manifest as a person would: option lines only.
+	manifestPath := filepath.Join(dir, ManifestName)
+	manifest, err := os.ReadFile(manifestPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := renderedManifest(t, allOptions())
+	optionLine := regexp.MustCompile(`(?m)^([a-z_]+): .*$`)
+	for _, line := range optionLine.FindAllStringSubmatch(want, -1) {
+		if line[1] == "version" || line[1] == "generator" || line[1] == "files" {
+			continue
+		}
+		re := regexp.MustCompile(`(?m)^` + line[1] + `: .*$`)
+		manifest = re.ReplaceAllLiteral(manifest, []byte(line[0]))
+	}
+	if err := os.WriteFile(manifestPath, manifest, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	m, err := LoadManifest(dir)
+	if err != nil {
+		t.Fatalf("LoadManifest: %v", err)
+	}
+	opts, err := m.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compare(dir, m, opts)
+	if err != nil {
+		t.Fatalf("Compare: %v", err)
+	}
+	if edited := p.Edited(); len(edited) > 0 {
+		t.Fatalf("Compare reports %s as edited by hand", edited[0].Path)
+	}
+	if err := Apply(p, false); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+
+	onDisk, err := readTree(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden, err := readTree(filepath.Join("..", "golden", "allopts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rendered, err := Render(allOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rendered {
+		if f.Owner != Generated {
+			continue
+		}
+		got, ok := onDisk[f.Path]
+		switch {
+		case !ok:
+			t.Errorf("%s: in the golden tree, but not regenerated", f.Path)
+		case !bytes.Equal(got, golden[f.Path]):
+			t.Errorf("%s: regenerated file differs from the golden one\n%s", f.Path, firstDifference(golden[f.Path], got))
+		}
+		delete(onDisk, f.Path)
+	}
+	for _, f := range first {
+		if f.Owner == Scaffold {
+			if got, ok := onDisk[f.Path]; !ok || !bytes.Equal(got, f.Data) {
+				t.Errorf("%s: the user's file changed", f.Path)
+			}
+			delete(onDisk, f.Path)
+		}
+	}
+	for p := range onDisk {
+		t.Errorf("%s: left over after regen (want it removed)", p)
+	}
+}
