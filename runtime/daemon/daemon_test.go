@@ -537,15 +537,14 @@ func TestStartDefaults(t *testing.T) {
 	}
 }
 
-// TestNeverAcquiresTerminal starts the launcher from a terminal it controls;
-// the daemon then opens that terminal without O_NOCTTY.
-func TestNeverAcquiresTerminal(t *testing.T) {
-	h := newHarness(t)
+// openPTY opens a new pseudo-terminal, neither end as a controlling
+// terminal; pts.Name() is the path of its slave.
+func openPTY(t *testing.T) (master, pts *os.File) {
+	t.Helper()
 	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer master.Close()
 	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -553,12 +552,21 @@ func TestNeverAcquiresTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ptsName := fmt.Sprintf("/dev/pts/%d", n)
-	pts, err := os.OpenFile(ptsName, os.O_RDWR|unix.O_NOCTTY, 0)
+	pts, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return master, pts
+}
+
+// TestNeverAcquiresTerminal starts the launcher from a terminal it controls;
+// the daemon then opens that terminal without O_NOCTTY.
+func TestNeverAcquiresTerminal(t *testing.T) {
+	h := newHarness(t)
+	master, pts := openPTY(t)
+	defer master.Close()
 	defer pts.Close()
+	ptsName := pts.Name()
 	cmd := h.command("launcher", ttyEnv+"="+ptsName)
 	var out strings.Builder
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = pts, &out, &out

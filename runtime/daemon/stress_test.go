@@ -140,21 +140,8 @@ func zombieChildren() []int {
 // the daemon, in a session of its own, must not get it.
 func TestTerminalHangup(t *testing.T) {
 	h := newHarness(t)
-	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pts, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	master, pts := openPTY(t)
+	defer master.Close()
 	// The shell leads the terminal's session, runs the launcher in the
 	// foreground, and stays until the hangup.
 	launcher := h.command("launcher")
