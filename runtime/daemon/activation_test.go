@@ -87,28 +87,21 @@ func TestActivationHelper(t *testing.T) {
 
 // serveActivated answers one connection on the "web" listener and one
 // datagram on the "dns" socket with the process's pid, and reads a line from
-// the "fifo" file. It returns the kind of each name's endpoint and the line.
+// the "fifo" file, finding each by name and converting it as a service
+// would. It returns the kind each name turned into and the line.
 func serveActivated(t *testing.T, a Activated) (map[string]string, string) {
-	ep, err := a.Endpoints()
-	if err != nil {
-		t.Fatalf("Endpoints() = %v", err)
-	}
 	kinds := make(map[string]string)
-	for name, v := range ep.Listeners {
-		kinds[name] += strings.Repeat("listener ", len(v))
-	}
-	for name, v := range ep.PacketConns {
-		kinds[name] += strings.Repeat("packet ", len(v))
-	}
-	for name, v := range ep.Files {
-		kinds[name] += strings.Repeat("file ", len(v))
+	web, dns, fifo := a.Named("web"), a.Named("dns"), a.Named("fifo")
+	if len(web) != 1 || len(dns) != 1 || len(fifo) != 1 {
+		return kinds, "" // the test reports the missing names
 	}
 	greeting := []byte("pid " + strconv.Itoa(os.Getpid()) + "\n")
 
-	if len(ep.Listeners["web"]) != 1 || len(ep.PacketConns["dns"]) != 1 || len(ep.Files["fifo"]) != 1 {
-		return kinds, "" // the test reports the kinds
+	ln, err := net.FileListener(web[0])
+	if err != nil {
+		t.Fatalf("web: %v", err)
 	}
-	ln := ep.Listeners["web"][0]
+	kinds["web"] = "listener "
 	conn, err := ln.Accept()
 	if err != nil {
 		t.Fatalf("accept on web: %v", err)
@@ -119,7 +112,11 @@ func serveActivated(t *testing.T, a Activated) (map[string]string, string) {
 	conn.Close()
 	ln.Close()
 
-	pc := ep.PacketConns["dns"][0]
+	pc, err := net.FilePacketConn(dns[0])
+	if err != nil {
+		t.Fatalf("dns: %v", err)
+	}
+	kinds["dns"] = "packet "
 	buf := make([]byte, 512)
 	_, from, err := pc.ReadFrom(buf)
 	if err != nil {
@@ -130,12 +127,12 @@ func serveActivated(t *testing.T, a Activated) (map[string]string, string) {
 	}
 	pc.Close()
 
-	f := ep.Files["fifo"][0]
-	line, err := bufio.NewReader(f).ReadString('\n')
+	kinds["fifo"] = "file "
+	line, err := bufio.NewReader(fifo[0]).ReadString('\n')
 	if err != nil {
 		t.Fatalf("read from fifo: %v", err)
 	}
-	f.Close()
+	fifo[0].Close()
 	return kinds, strings.TrimSuffix(line, "\n")
 }
 

@@ -3,15 +3,14 @@ package daemon
 import (
 	"fmt"
 	"os"
-	"os/user"
-	"strconv"
 	"syscall"
 )
 
 // dropPrivileges switches to userName and groupName (names or numeric ids)
 // for good: supplementary groups, then the group, then the user (daemon(7),
-// step 13). With a user, the supplementary groups are the user's; with only a
-// group, the group alone. Go's syscall package changes the ids of every
+// step 13). With a user, the supplementary groups are those initgroups(3)
+// would set: the group (by default the user's primary group) and the groups
+// that list the user; with only a group, that group alone. Go's syscall package changes the ids of every
 // thread, not only the calling one. A process that is not root succeeds only
 // if it already runs as that user and group.
 func dropPrivileges(userName, groupName string) error {
@@ -19,32 +18,29 @@ func dropPrivileges(userName, groupName string) error {
 		return nil
 	}
 	uid, gid := -1, -1
-	var groups []int
+	var user account
 	if userName != "" {
-		u, err := lookupUser(userName)
-		if err != nil {
+		var err error
+		if user, err = lookupUser(userName); err != nil {
 			return err
 		}
-		uid, _ = strconv.Atoi(u.Uid)
-		gid, _ = strconv.Atoi(u.Gid)
-		ids, err := u.GroupIds()
-		if err != nil {
-			return fmt.Errorf("groups of user %s: %w", userName, err)
-		}
-		for _, id := range ids {
-			if n, err := strconv.Atoi(id); err == nil {
-				groups = append(groups, n)
-			}
-		}
+		uid, gid = user.uid, user.gid
 	}
 	if groupName != "" {
 		g, err := lookupGroup(groupName)
 		if err != nil {
 			return err
 		}
-		gid, _ = strconv.Atoi(g.Gid)
-		if userName == "" {
-			groups = []int{gid}
+		gid = g
+	}
+	if gid < 0 {
+		return fmt.Errorf("user %s has no entry in %s, so no group: choose one with group", userName, passwdFile)
+	}
+	groups := []int{gid}
+	if userName != "" {
+		var err error
+		if groups, err = supplementaryGroups(user.name, gid); err != nil {
+			return fmt.Errorf("groups of user %s: %w", userName, err)
 		}
 	}
 	// A service manager may have switched already (systemd's User=): then
@@ -67,18 +63,4 @@ func dropPrivileges(userName, groupName string) error {
 		}
 	}
 	return nil
-}
-
-func lookupUser(name string) (*user.User, error) {
-	if _, err := strconv.Atoi(name); err == nil {
-		return user.LookupId(name)
-	}
-	return user.Lookup(name)
-}
-
-func lookupGroup(name string) (*user.Group, error) {
-	if _, err := strconv.Atoi(name); err == nil {
-		return user.LookupGroupId(name)
-	}
-	return user.LookupGroup(name)
 }

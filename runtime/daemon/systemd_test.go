@@ -23,11 +23,16 @@ import (
 // serveActivated answers one connection on the socket-activated listener
 // named "web" with the daemon's pid.
 func serveActivated(ctx context.Context) error {
-	lns := daemon.Activation(ctx).Listeners["web"]
-	if len(lns) != 1 {
-		return fmt.Errorf("activated listeners named web: %d, want 1", len(lns))
+	files := daemon.Activation(ctx).Named("web")
+	if len(files) != 1 {
+		return fmt.Errorf("activated sockets named web: %d, want 1", len(files))
 	}
-	conn, err := lns[0].Accept()
+	ln, err := net.FileListener(files[0])
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	conn, err := ln.Accept()
 	if err != nil {
 		return err
 	}

@@ -5,10 +5,8 @@
 package daemon
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -131,10 +129,23 @@ func parseListenEnv(getenv func(string) string, pid int) (int, []string, error) 
 	return n, names, nil
 }
 
+// Named returns the files of a called name, in the order the manager passed
+// them: one per Listen*= line of the .socket unit. net.FileListener or
+// net.FilePacketConn turns a socket into what a server needs; the package
+// leaves that to the service, so that a daemon that does not use the net
+// package does not link it (and with it cgo).
+func (a Activated) Named(name string) []*os.File {
+	var files []*os.File
+	for _, l := range a {
+		if l.Name == name {
+			files = append(files, l.File)
+		}
+	}
+	return files
+}
+
 // FDs returns the descriptor numbers of a's open files, in order: the
 // descriptors that a step closing inherited descriptors must leave alone.
-// Call it, and run that step, before Endpoints, which moves each socket it
-// converts to a new descriptor and closes the old one.
 func (a Activated) FDs() []int {
 	fds := make([]int, 0, len(a))
 	for _, l := range a {
@@ -157,150 +168,4 @@ func fileFD(f *os.File) (int, bool) {
 		return -1, false
 	}
 	return fd, true
-}
-
-// Endpoints is Activated sorted by kind, each kind keyed by descriptor name.
-// A name maps to several values when one .socket unit has several Listen*=
-// lines, in the order the manager passed them.
-type Endpoints struct {
-	// Listeners holds the listening stream and seqpacket sockets of the
-	// inet, inet6 and unix families (ListenStream=, ListenSequentialPacket=).
-	Listeners map[string][]net.Listener
-
-	// PacketConns holds the datagram and raw sockets of the inet, inet6 and
-	// unix families (ListenDatagram=).
-	PacketConns map[string][]net.PacketConn
-
-	// Files holds everything else, untouched: FIFOs, special files, netlink
-	// and other sockets the net package does not wrap, and connected stream
-	// sockets (Accept=yes), which net.FileConn turns into a net.Conn.
-	Files map[string][]*os.File
-}
-
-// Endpoints turns the descriptors of a into net.Listener, net.PacketConn or,
-// for anything else, *os.File values, by asking each socket its type and
-// family (getsockopt(2), getsockname(2)) rather than trusting its name.
-//
-// It takes ownership of a's files: on success each socket it converted has a
-// new descriptor and its File in a is closed, and the other files are handed
-// over in Files. On error it closes what it had made, leaves a as it was, and
-// returns the error naming the descriptor that failed.
-func (a Activated) Endpoints() (Endpoints, error) {
-	ep := Endpoints{
-		Listeners:   make(map[string][]net.Listener),
-		PacketConns: make(map[string][]net.PacketConn),
-		Files:       make(map[string][]*os.File),
-	}
-	var converted []*os.File
-	for _, l := range a {
-		kind, err := socketKind(l.File)
-		if err == nil {
-			switch kind {
-			case kindListener:
-				var ln net.Listener
-				if ln, err = net.FileListener(l.File); err == nil {
-					ep.Listeners[l.Name] = append(ep.Listeners[l.Name], ln)
-				}
-			case kindPacket:
-				var pc net.PacketConn
-				if pc, err = net.FilePacketConn(l.File); err == nil {
-					ep.PacketConns[l.Name] = append(ep.PacketConns[l.Name], pc)
-				}
-			default:
-				ep.Files[l.Name] = append(ep.Files[l.Name], l.File)
-			}
-		}
-		if err != nil {
-			ep.closeConverted()
-			return Endpoints{}, fmt.Errorf("activated descriptor %s: %w", l.Name, err)
-		}
-		if kind != kindFile {
-			converted = append(converted, l.File)
-		}
-	}
-	var errs []error
-	for _, f := range converted {
-		if err := f.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close activated descriptor %s: %w", f.Name(), err))
-		}
-	}
-	return ep, errors.Join(errs...)
-}
-
-// closeConverted closes the listeners and packet connections of ep, undoing a
-// failed Endpoints; the files in ep.Files still belong to the Activated.
-func (ep Endpoints) closeConverted() {
-	for _, lns := range ep.Listeners {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}
-	for _, pcs := range ep.PacketConns {
-		for _, pc := range pcs {
-			pc.Close()
-		}
-	}
-}
-
-// Kinds of activated descriptor, by what Endpoints makes of them.
-const (
-	kindFile = iota
-	kindListener
-	kindPacket
-)
-
-// socketKind says what f should become: a listener if it is a listening
-// stream or seqpacket socket, a packet connection if it is a datagram or raw
-// socket, of a family the net package wraps (inet, inet6, unix); a file
-// otherwise.
-func socketKind(f *os.File) (int, error) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return kindFile, err
-	}
-	var kind int
-	var serr error
-	err = rc.Control(func(fd uintptr) {
-		kind, serr = fdKind(int(fd))
-	})
-	if err != nil {
-		return kindFile, err
-	}
-	return kind, serr
-}
-
-// fdKind is socketKind for a raw descriptor.
-func fdKind(fd int) (int, error) {
-	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
-	if errors.Is(err, unix.ENOTSOCK) {
-		return kindFile, nil
-	}
-	if err != nil {
-		return kindFile, fmt.Errorf("getsockopt SO_TYPE: %w", err)
-	}
-	sa, err := unix.Getsockname(fd)
-	if errors.Is(err, unix.EAFNOSUPPORT) {
-		return kindFile, nil // a family x/sys/unix cannot decode, so net cannot either
-	}
-	if err != nil {
-		return kindFile, fmt.Errorf("getsockname: %w", err)
-	}
-	switch sa.(type) {
-	case *unix.SockaddrInet4, *unix.SockaddrInet6, *unix.SockaddrUnix:
-	default:
-		return kindFile, nil
-	}
-	switch typ {
-	case unix.SOCK_STREAM, unix.SOCK_SEQPACKET:
-		listening, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
-		if err != nil {
-			return kindFile, fmt.Errorf("getsockopt SO_ACCEPTCONN: %w", err)
-		}
-		if listening != 0 {
-			return kindListener, nil
-		}
-	case unix.SOCK_DGRAM, unix.SOCK_RAW:
-		return kindPacket, nil
-	}
-	return kindFile, nil
 }

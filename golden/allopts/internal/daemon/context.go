@@ -12,22 +12,22 @@ type running struct {
 	cfg       Config
 	detached  bool // started by Start: standard I/O was redirected
 	notifier  *Notifier
-	endpoints Endpoints
+	activated Activated
 }
 
 // contextKey is the key of the *running in a hook's context.
 type contextKey struct{}
 
 // Activation returns the sockets that a service manager passed to the
-// daemon by socket activation, keyed by their names (FileDescriptorName= in
-// the .socket unit, by default the unit's name). ctx must be, or derive
+// daemon by socket activation, with their names (FileDescriptorName= in the
+// .socket unit); Activated.Named finds them by name. ctx must be, or derive
 // from, the context of a Service hook. Outside socket activation, and in a
-// daemon detached by Start, its maps are empty.
-func Activation(ctx context.Context) Endpoints {
+// daemon detached by Start, it returns nil.
+func Activation(ctx context.Context) Activated {
 	if d, ok := ctx.Value(contextKey{}).(*running); ok {
-		return d.endpoints
+		return d.activated
 	}
-	return Endpoints{}
+	return nil
 }
 
 // SetStatus tells the service manager, in one line, what the daemon is doing

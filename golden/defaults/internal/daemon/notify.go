@@ -15,10 +15,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -131,27 +131,42 @@ func (n *Notifier) Notify(state string) (bool, error) {
 	if state == "" {
 		return false, errors.New("notify: empty state")
 	}
-	// An abstract name keeps its '@': the net package turns a leading '@'
-	// into the leading NUL of the abstract namespace, as sd_notify does.
 	if n.socket[0] != '/' && n.socket[0] != '@' {
 		return false, fmt.Errorf("notify: unsupported %s %q: want an absolute path or an @abstract name", envNotifySocket, n.socket)
 	}
 	// A fresh socket per message, as sd_notify does: notifications are rare,
 	// and a kept socket would stay connected to the old address if the
-	// manager re-created its socket (systemd does on daemon-reexec).
-	conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: n.socket, Net: "unixgram"})
+	// manager re-created its socket (systemd does on daemon-reexec). A raw
+	// socket rather than the net package's, so that the daemon does not link
+	// net, and with it cgo. SockaddrUnix turns a leading '@' into the
+	// leading NUL of the abstract namespace, as sd_notify does.
+	fd, err := socketCloexec(unix.AF_UNIX, unix.SOCK_DGRAM)
 	if err != nil {
 		return false, fmt.Errorf("notify: %w", err)
 	}
-	_, werr := conn.Write([]byte(state))
-	cerr := conn.Close()
-	if werr != nil {
-		return false, fmt.Errorf("notify %q: %w", firstLine(state), werr)
+	serr := unix.Sendto(fd, []byte(state), 0, &unix.SockaddrUnix{Name: n.socket})
+	cerr := unix.Close(fd)
+	if serr != nil {
+		return false, fmt.Errorf("notify %q: %w", firstLine(state), os.NewSyscallError("sendto", serr))
 	}
 	if cerr != nil {
-		return false, fmt.Errorf("notify: %w", cerr)
+		return false, fmt.Errorf("notify: %w", os.NewSyscallError("close", cerr))
 	}
 	return true, nil
+}
+
+// socketCloexec opens a close-on-exec socket. SOCK_CLOEXEC is not on every
+// Unix, so the flag is set after the fact under syscall.ForkLock, as the
+// standard library does, so that no concurrent exec inherits the socket.
+func socketCloexec(domain, typ int) (int, error) {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	fd, err := unix.Socket(domain, typ, 0)
+	if err != nil {
+		return -1, os.NewSyscallError("socket", err)
+	}
+	unix.CloseOnExec(fd)
+	return fd, nil
 }
 
 // firstLine returns s up to its first newline, to name a message in errors.

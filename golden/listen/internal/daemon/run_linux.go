@@ -40,11 +40,7 @@ func Run(cfg Config, svc Service) error {
 	if err := UnsetNotifyEnv(); err != nil {
 		return err
 	}
-	d := &running{cfg: cfg, notifier: notifier}
-	d.endpoints, err = activated.Endpoints()
-	if err != nil {
-		return fmt.Errorf("socket activation: %w", err)
-	}
+	d := &running{cfg: cfg, notifier: notifier, activated: activated}
 	return d.run(svc, func(int, error) {})
 }
 
