@@ -25,11 +25,13 @@ foreground, for debugging, containers and service managers.`, o.Name)))
 
 	// // Exit statuses, following the LSB conventions for init scripts.
 	// const (
-	//	exitOK         = 0 // success; for status: running
-	//	exitFailure    = 1 // failure; for status: dead, but the pidfile exists
-	//	exitUsage      = 2 // bad command line
-	//	exitNotRunning = 3 // for status: not running
-	//	exitUnknown    = 4 // for status: the state cannot be determined
+	//	exitOK          = 0 // success; for status: running
+	//	exitFailure     = 1 // failure; for status: dead, but the pidfile exists
+	//	exitUsage       = 2 // bad command line
+	//	exitNotRunning  = 3 // for status: not running
+	//	exitUnknown     = 4 // for status: the state cannot be determined
+	//	exitNoPrivilege = 4 // for the other commands: permission denied
+	//	exitStopped     = 7 // for reload: the daemon is not running
 	// )
 	f.Comment("Exit statuses, following the LSB conventions for init scripts.")
 	f.Const().Defs(
@@ -38,6 +40,8 @@ foreground, for debugging, containers and service managers.`, o.Name)))
 		jen.Id("exitUsage").Op("=").Lit(2).Comment("bad command line"),
 		jen.Id("exitNotRunning").Op("=").Lit(3).Comment("for status: not running"),
 		jen.Id("exitUnknown").Op("=").Lit(4).Comment("for status: the state cannot be determined"),
+		jen.Id("exitNoPrivilege").Op("=").Lit(4).Comment("for the other commands: permission denied"),
+		jen.Id("exitStopped").Op("=").Lit(7).Comment("for reload: the daemon is not running"),
 	)
 
 	// func main() {
@@ -163,7 +167,7 @@ flags:
 				jen.List(jen.Id("pid"), jen.Err()).Op(":=").Qual(d, "Reload").Call(jen.Id("cfg")),
 				jen.If(jen.Err().Op("!=").Nil()).Block(
 					fprintf("stderr", jen.Lit("%s: reload: %v\n"), jen.Id("name"), jen.Err()),
-					jen.Return(jen.Id("exitFailure")),
+					jen.Return(jen.Id("failed").Call(jen.Err())),
 				),
 				fprintf("stdout", jen.Lit("%s reloading (pid %d)\n"), jen.Id("name"), jen.Id("pid")),
 				jen.Return(jen.Id("exitOK")),
@@ -174,7 +178,7 @@ flags:
 					jen.Err().Op("!=").Nil(),
 				).Block(
 					fprintf("stderr", jen.Lit("%s: %v\n"), jen.Id("name"), jen.Err()),
-					jen.Return(jen.Id("exitFailure")),
+					jen.Return(jen.Id("failed").Call(jen.Err())),
 				),
 				jen.Return(jen.Id("exitOK")),
 			),
@@ -195,7 +199,7 @@ flags:
 	//	}
 	//	if err != nil {
 	//		fmt.Fprintf(stderr, "%s: start: %v\n", name, err)
-	//		return exitFailure
+	//		return failed(err)
 	//	}
 	//	fmt.Fprintf(stdout, "%s started (pid %d)\n", name, pid)
 	//	return exitOK
@@ -213,7 +217,7 @@ flags:
 		),
 		jen.If(jen.Err().Op("!=").Nil()).Block(
 			fprintf("stderr", jen.Lit("%s: start: %v\n"), jen.Id("name"), jen.Err()),
-			jen.Return(jen.Id("exitFailure")),
+			jen.Return(jen.Id("failed").Call(jen.Err())),
 		),
 		fprintf("stdout", jen.Lit("%s started (pid %d)\n"), jen.Id("name"), jen.Id("pid")),
 		jen.Return(jen.Id("exitOK")),
@@ -228,7 +232,7 @@ flags:
 	//		return exitOK
 	//	case err != nil:
 	//		fmt.Fprintf(stderr, "%s: stop: %v\n", name, err)
-	//		return exitFailure
+	//		return failed(err)
 	//	case killed:
 	//		fmt.Fprintf(stdout, "%s killed (pid %d) after it ignored SIGTERM for %v\n", name, pid, timeout)
 	//	default:
@@ -253,7 +257,7 @@ flags:
 			),
 			jen.Case(jen.Err().Op("!=").Nil()).Block(
 				fprintf("stderr", jen.Lit("%s: stop: %v\n"), jen.Id("name"), jen.Err()),
-				jen.Return(jen.Id("exitFailure")),
+				jen.Return(jen.Id("failed").Call(jen.Err())),
 			),
 			jen.Case(jen.Id("killed")).Block(
 				fprintf("stdout", jen.Lit("%s killed (pid %d) after it ignored SIGTERM for %v\n"), jen.Id("name"), jen.Id("pid"), jen.Id("timeout")),
@@ -263,6 +267,35 @@ flags:
 			),
 		),
 		jen.Return(jen.Id("exitOK")),
+	)
+
+	// // failed returns the exit status of a command that failed with err.
+	// func failed(err error) int {
+	//	switch {
+	//	case errors.Is(err, fs.ErrPermission):
+	//		return exitNoPrivilege
+	//	case errors.Is(err, daemon.ErrNotRunning), errors.Is(err, daemon.ErrDead):
+	//		return exitStopped
+	//	default:
+	//		return exitFailure
+	//	}
+	// }
+	f.Comment("failed returns the exit status of a command that failed with err.")
+	f.Func().Id("failed").Params(jen.Err().Error()).Int().Block(
+		jen.Switch().Block(
+			jen.Case(jen.Qual("errors", "Is").Call(jen.Err(), jen.Qual("io/fs", "ErrPermission"))).Block(
+				jen.Return(jen.Id("exitNoPrivilege")),
+			),
+			jen.Case(
+				jen.Qual("errors", "Is").Call(jen.Err(), jen.Qual(d, "ErrNotRunning")),
+				jen.Qual("errors", "Is").Call(jen.Err(), jen.Qual(d, "ErrDead")),
+			).Block(
+				jen.Return(jen.Id("exitStopped")),
+			),
+			jen.Default().Block(
+				jen.Return(jen.Id("exitFailure")),
+			),
+		),
 	)
 
 	// // status prints the daemon's state and returns the LSB status code.

@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"time"
 
@@ -23,11 +24,13 @@ import (
 
 // Exit statuses, following the LSB conventions for init scripts.
 const (
-	exitOK         = 0 // success; for status: running
-	exitFailure    = 1 // failure; for status: dead, but the pidfile exists
-	exitUsage      = 2 // bad command line
-	exitNotRunning = 3 // for status: not running
-	exitUnknown    = 4 // for status: the state cannot be determined
+	exitOK          = 0 // success; for status: running
+	exitFailure     = 1 // failure; for status: dead, but the pidfile exists
+	exitUsage       = 2 // bad command line
+	exitNotRunning  = 3 // for status: not running
+	exitUnknown     = 4 // for status: the state cannot be determined
+	exitNoPrivilege = 4 // for the other commands: permission denied
+	exitStopped     = 7 // for reload: the daemon is not running
 )
 
 func main() {
@@ -97,14 +100,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		pid, err := daemon.Reload(cfg)
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: reload: %v\n", name, err)
-			return exitFailure
+			return failed(err)
 		}
 		fmt.Fprintf(stdout, "%s reloading (pid %d)\n", name, pid)
 		return exitOK
 	case "run":
 		if err := daemon.Run(cfg, svc); err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", name, err)
-			return exitFailure
+			return failed(err)
 		}
 		return exitOK
 	default:
@@ -123,7 +126,7 @@ func start(cfg daemon.Config, svc daemon.Service, stdout, stderr io.Writer) int 
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: start: %v\n", name, err)
-		return exitFailure
+		return failed(err)
 	}
 	fmt.Fprintf(stdout, "%s started (pid %d)\n", name, pid)
 	return exitOK
@@ -138,13 +141,25 @@ func stop(cfg daemon.Config, timeout time.Duration, stdout, stderr io.Writer) in
 		return exitOK
 	case err != nil:
 		fmt.Fprintf(stderr, "%s: stop: %v\n", name, err)
-		return exitFailure
+		return failed(err)
 	case killed:
 		fmt.Fprintf(stdout, "%s killed (pid %d) after it ignored SIGTERM for %v\n", name, pid, timeout)
 	default:
 		fmt.Fprintf(stdout, "%s stopped (pid %d)\n", name, pid)
 	}
 	return exitOK
+}
+
+// failed returns the exit status of a command that failed with err.
+func failed(err error) int {
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return exitNoPrivilege
+	case errors.Is(err, daemon.ErrNotRunning), errors.Is(err, daemon.ErrDead):
+		return exitStopped
+	default:
+		return exitFailure
+	}
 }
 
 // status prints the daemon's state and returns the LSB status code.

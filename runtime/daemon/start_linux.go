@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"strconv"
@@ -20,7 +21,7 @@ import (
 const (
 	msgReady   = "READY"   // Init returned nil
 	msgRunning = "RUNNING" // then the pid of the daemon that holds the pidfile
-	msgError   = "ERROR"   // then the error, which ends start-up
+	msgError   = "ERROR"   // then errorPayload: the error that ended start-up
 )
 
 // Start detaches the service as a daemon and waits until it is ready.
@@ -98,7 +99,7 @@ func parseReadiness(cfg Config, msg string) (int, error) {
 		return pid, fmt.Errorf("%w (pid %d)", ErrAlreadyRunning, pid)
 	case msgError:
 		awaitExit(sender)
-		return 0, errors.New(payload)
+		return 0, parseErrorPayload(payload)
 	}
 	// A crash in Init that was not a panic, or a signal. The pidfile, if
 	// any, is no longer locked.
@@ -111,6 +112,41 @@ func parseReadiness(cfg Config, msg string) (int, error) {
 	}
 	return 0, fmt.Errorf("the daemon exited during start-up without saying why (%s)", where)
 }
+
+// An error crosses the readiness pipe as text, behind a word that keeps the
+// one class of error the launcher's caller acts on: a permission error,
+// which init scripts report with their own exit status.
+const (
+	errClassPermission = "permission"
+	errClassOther      = "other"
+)
+
+// errorPayload writes err for the readiness pipe.
+func errorPayload(err error) string {
+	class := errClassOther
+	if errors.Is(err, fs.ErrPermission) {
+		class = errClassPermission
+	}
+	return class + " " + err.Error()
+}
+
+// parseErrorPayload is the inverse of errorPayload.
+func parseErrorPayload(payload string) error {
+	class, text, _ := strings.Cut(payload, " ")
+	if class == errClassPermission {
+		return &startError{text: text, class: fs.ErrPermission}
+	}
+	return &startError{text: text}
+}
+
+// A startError is an error reported by the daemon during start-up.
+type startError struct {
+	text  string
+	class error // fs.ErrPermission, or nil
+}
+
+func (e *startError) Error() string { return e.text }
+func (e *startError) Unwrap() error { return e.class }
 
 // awaitExit waits, for a bounded time, until the process that reported a
 // failed start-up has exited, so that Start leaves no process behind.
@@ -133,7 +169,7 @@ func startDaemon(cfg Config) int {
 		_, err = reexec(stageDaemon, cfg, ready, false)
 	}
 	if err != nil {
-		fmt.Fprintf(ready, "%s %d starting the daemon: %v", msgError, os.Getpid(), err)
+		fmt.Fprintf(ready, "%s %d %s", msgError, os.Getpid(), errorPayload(fmt.Errorf("starting the daemon: %w", err)))
 		return 1
 	}
 	return 0
@@ -193,7 +229,7 @@ func runDaemon(cfg Config, svc Service, ready *os.File) int {
 		ready.Close()
 	}
 	if err := redirectStdio(cfg); err != nil {
-		report(msgError, err.Error())
+		report(msgError, errorPayload(err))
 		return 1
 	}
 	d := &running{cfg: cfg, detached: true}
@@ -202,7 +238,7 @@ func runDaemon(cfg Config, svc Service, ready *os.File) int {
 		case errors.Is(err, ErrAlreadyRunning):
 			report(msgRunning, strconv.Itoa(pid))
 		case err != nil:
-			report(msgError, err.Error())
+			report(msgError, errorPayload(err))
 		default:
 			report(msgReady, "")
 		}
