@@ -102,6 +102,9 @@ func (o Options) Validate() error {
 	if err := checkModule(o.Module); err != nil {
 		return err
 	}
+	if err := checkModuleName(o.Module, o.Name); err != nil {
+		return err
+	}
 	for _, p := range []struct {
 		what, path string
 		file       bool // must name a file, not the root directory
@@ -215,6 +218,38 @@ func checkModule(path string) error {
 		return invalidf("invalid module path %q: std and cmd are reserved for the standard library", path)
 	}
 	return nil
+}
+
+// checkModuleName checks that go build names the binary of the module path
+// after the daemon: the binary is named after the path's last element, or
+// the one before it if that is a major-version suffix such as v2 (as the go
+// command's DefaultExecName does).
+func checkModuleName(path, name string) error {
+	elems := strings.Split(path, "/")
+	i := len(elems) - 1
+	if i > 0 && isMajorVersion(elems[i]) {
+		i--
+	}
+	if elems[i] == name {
+		return nil
+	}
+	elems[i] = name
+	return invalidf("invalid module path %q: its last element must be the name, %s, so that go build names the binary %s; use a path such as %s",
+		path, name, name, strings.Join(elems, "/"))
+}
+
+// isMajorVersion reports whether elem is a major-version suffix of a module
+// path that the go command leaves out of a binary's name: v2, v3, ...
+func isMajorVersion(elem string) bool {
+	if len(elem) < 2 || elem[0] != 'v' || elem[1] == '0' || elem == "v1" {
+		return false
+	}
+	for _, c := range []byte(elem[1:]) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func lastElem(path string) string {

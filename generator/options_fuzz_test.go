@@ -14,7 +14,7 @@ import (
 // parses, with every hostile string kept inside its literal, and units whose
 // lines all belong to a setting or a comment.
 func FuzzOptions(f *testing.F) {
-	f.Add("myservice", "example.com/x", "/var/lib/x", "/var/log/x.log", "daemon", "8080")
+	f.Add("myservice", "example.com/x/myservice", "/var/lib/x", "/var/log/x.log", "daemon", "8080")
 	f.Add("a", "a", "/", "", "", "")
 	f.Add("x", "x", "/tmp/\"; panic(1) //", "/a`b`/*c*/", "nobody", "/run/x%i.sock")
 	f.Add("../etc", "x/../y", "relative", "/a\nb", "Root", "example.com:80")
