@@ -35,6 +35,8 @@ const (
 	eventsEnv = "DAEMONTEST_EVENTS" // a FIFO the hooks report to, one line each
 	ttyEnv    = "DAEMONTEST_TTY"    // a terminal that Init opens without O_NOCTTY
 	ignoreEnv = "DAEMONTEST_IGNORE" // signals the launcher ignores, comma-separated
+	stagesEnv = "DAEMONTEST_STAGES" // if set, every process reports daemon.Reexecuted
+	regainEnv = "DAEMONTEST_REGAIN" // if set, Init tries setuid(0) and reports
 )
 
 func TestMain(m *testing.M) {
@@ -65,6 +67,9 @@ func launcher() int {
 		if name != "" {
 			signal.Ignore(unix.SignalNum(name))
 		}
+	}
+	if os.Getenv(stagesEnv) != "" {
+		report(fmt.Sprintf("reexecuted=%v", daemon.Reexecuted()))
 	}
 	fmt.Printf("launcher sigign=%s sigblk=%s\n", statusField(os.Getpid(), "SigIgn"), blockedInAllThreads(os.Getpid()))
 	pid, err := daemon.Start(testConfig(), testService())
@@ -119,6 +124,13 @@ func testService() daemon.Service {
 				// Deliberately without O_NOCTTY, and kept open.
 				if _, err := unix.Open(tty, unix.O_RDWR, 0); err != nil {
 					return err
+				}
+			}
+			if os.Getenv(regainEnv) != "" {
+				if err := syscall.Setuid(0); err != nil {
+					report("cannot regain root: " + err.Error())
+				} else {
+					report("regained root")
 				}
 			}
 			switch os.Getenv(initEnv) {
@@ -349,7 +361,8 @@ func exited(pidfd int, timeout time.Duration) bool {
 	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
 	deadline := time.Now().Add(timeout)
 	for {
-		n, err := unix.Poll(fds, int(time.Until(deadline).Milliseconds()))
+		// Poll waits for ever on a negative timeout.
+		n, err := unix.Poll(fds, max(0, int(time.Until(deadline).Milliseconds())))
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
@@ -629,12 +642,20 @@ func TestReadyOnlyAfterInit(t *testing.T) {
 // TestInitFailure checks that an error or a panic in Init reaches the person
 // who ran start, and that neither a process nor a pidfile is left.
 func TestInitFailure(t *testing.T) {
-	for _, tc := range []struct{ name, init, want string }{
-		{"error", "fail", "init: init says no"},
-		{"panic", "panic", "init panicked: init panics"},
+	for _, tc := range []struct{ name, init, user, want string }{
+		{"error", "fail", "", "init: init says no"},
+		{"panic", "panic", "", "init panicked: init panics"},
+		// The daemon cannot remove a pidfile it wrote as root.
+		{"error as nobody", "fail", "nobody", "init: init says no"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.user != "" && os.Geteuid() != 0 {
+				t.Skip("needs root to switch users; CI runs as root")
+			}
 			h := newHarness(t)
+			if tc.user != "" {
+				h.config["User"] = tc.user
+			}
 			token := "DAEMONTEST_TOKEN=" + strconv.Itoa(os.Getpid()) + "-" + t.Name()
 			out, err := h.command("launcher", initEnv+"="+tc.init, token).CombinedOutput()
 			var exit *exec.ExitError
@@ -869,7 +890,14 @@ func TestDropPrivileges(t *testing.T) {
 	h.config["WorkDir"] = "/" // the test's own directory is private
 	h.config["User"] = "nobody"
 	h.config["Group"] = "nogroup"
-	pid, _ := h.start()
+	for p, mode := range map[string]os.FileMode{filepath.Dir(h.dir): 0o755, h.dir: 0o755, h.fifo: 0o666} {
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pid, _ := h.start(regainEnv + "=1")
+	h.waitEvent("cannot regain root: operation not permitted")
+	h.waitEvent("init")
 	for _, field := range []string{"Uid", "Gid"} {
 		got := strings.Fields(statusField(pid, field))
 		if len(got) != 4 || got[0] != "65534" || got[1] != "65534" || got[2] != "65534" || got[3] != "65534" {

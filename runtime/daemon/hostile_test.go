@@ -1,0 +1,193 @@
+//go:build linux
+
+package daemon_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gendaemon/gendaemon/runtime/daemon"
+)
+
+// TestPIDFileLockedByStranger holds the lock on a pidfile that names an
+// unrelated live process, as any user who can read a pidfile could: the
+// lock must not make that pid the daemon's.
+func TestPIDFileLockedByStranger(t *testing.T) {
+	victim := exec.Command("sleep", "60")
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { victim.Process.Kill(); victim.Wait() })
+	h := newHarness(t)
+	cfg := h.daemonConfig()
+	if err := os.WriteFile(h.pidFile(), []byte(strconv.Itoa(victim.Process.Pid)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(h.pidFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := daemon.Status(cfg); err == nil || !strings.Contains(err.Error(), "holds its lock") {
+		t.Errorf("Status = %v, want a refusal: the lock holder is not the pid in the file", err)
+	}
+	if _, err := daemon.Reload(cfg); err == nil {
+		t.Errorf("Reload succeeded, want a refusal")
+	}
+	if _, _, err := daemon.Stop(cfg, 100*time.Millisecond); err == nil {
+		t.Errorf("Stop succeeded, want a refusal")
+	}
+	if st := readStat(t, victim.Process.Pid); st.state == "Z" {
+		t.Errorf("the unrelated process %d was signalled", victim.Process.Pid)
+	}
+}
+
+// TestStalePIDFileReadLocked puts a read lock, which reading a pidfile
+// allows, on a stale pidfile: removing it must give up, not wait for ever.
+func TestStalePIDFileReadLocked(t *testing.T) {
+	h := newHarness(t)
+	if err := os.WriteFile(h.pidFile(), []byte("999999\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(h.pidFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	lk := unix.Flock_t{Type: unix.F_RDLCK}
+	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := h.command("launcher")
+	launcher := exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
+	launcher.Env = cmd.Env
+	out, err := launcher.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("start waited for the read lock: %v\n%s", ctx.Err(), out)
+	}
+	if err == nil || !strings.Contains(string(out), "locked by another program") {
+		t.Errorf("start: %v\n%s\nwant a refusal naming the lock", err, out)
+	}
+	if _, _, err := daemon.Stop(h.daemonConfig(), time.Second); !errors.Is(err, daemon.ErrDead) {
+		t.Errorf("Stop = %v, want ErrDead", err)
+	}
+}
+
+// TestPlantedLogFiles plants what an attacker could at the log file's path:
+// a FIFO would block the daemon for ever, a hard link would make it write to
+// another file. Both are refused, quickly.
+func TestPlantedLogFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name, want string
+		plant      func(path, victim string) error
+	}{
+		{"fifo", "not a regular file", func(path, _ string) error { return unix.Mkfifo(path, 0o666) }},
+		{"hard link", "hard links", func(path, victim string) error { return os.Link(victim, path) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			victim := filepath.Join(h.dir, "victim")
+			if err := os.WriteFile(victim, []byte("precious\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			logFile := filepath.Join(h.dir, "testd.log")
+			if err := tc.plant(logFile, victim); err != nil {
+				t.Fatal(err)
+			}
+			h.config["LogFile"] = logFile
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := h.command("launcher")
+			launcher := exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
+			launcher.Env = cmd.Env
+			out, err := launcher.CombinedOutput()
+			if ctx.Err() != nil {
+				t.Fatalf("start blocked: %v\n%s", ctx.Err(), out)
+			}
+			if err == nil || !strings.Contains(string(out), tc.want) {
+				t.Errorf("start: %v\n%s\nwant a refusal (%s)", err, out, tc.want)
+			}
+			if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
+				t.Errorf("the victim was written: %q", b)
+			}
+		})
+	}
+}
+
+// TestRelativePaths refuses relative paths: start, status and stop run in
+// different working directories, so they would name different files.
+func TestRelativePaths(t *testing.T) {
+	for _, cfg := range []daemon.Config{
+		{PIDFile: "testd.pid"},
+		{PIDFile: "/run/testd.pid", WorkDir: "var/lib/testd"},
+		{PIDFile: "/run/testd.pid", LogFile: "testd.log"},
+	} {
+		if _, err := daemon.Status(cfg); err == nil || !strings.Contains(err.Error(), "not an absolute path") {
+			t.Errorf("Status(%+v) = %v, want a refusal of the relative path", cfg, err)
+		}
+		if err := daemon.Run(cfg, daemon.Service{}); err == nil || !strings.Contains(err.Error(), "not an absolute path") {
+			t.Errorf("Run(%+v) = %v, want a refusal of the relative path", cfg, err)
+		}
+	}
+}
+
+// TestReexecuted checks what each process of a start learns from
+// Reexecuted: only the one the user ran is not re-executed, which is how a
+// restart knows to stop the old daemon only once.
+func TestReexecuted(t *testing.T) {
+	h := newHarness(t)
+	h.start(stagesEnv + "=1")
+	for _, want := range []string{"reexecuted=false", "reexecuted=true", "reexecuted=true", "init"} {
+		h.waitEvent(want)
+	}
+}
+
+// TestLogRotationAsUser reopens the log file of a daemon that switched to
+// nobody: the file it was given as root must be its own by then.
+func TestLogRotationAsUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to switch users; CI runs as root")
+	}
+	h := newHarness(t)
+	for p, mode := range map[string]os.FileMode{filepath.Dir(h.dir): 0o755, h.dir: 0o777, h.fifo: 0o666} {
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logFile := filepath.Join(h.dir, "testd.log")
+	h.config["LogFile"] = logFile
+	h.config["User"] = "nobody"
+	h.start()
+	h.waitEvent("init")
+	if err := os.Rename(logFile, logFile+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := daemon.Reload(h.daemonConfig()); err != nil {
+		t.Fatal(err)
+	}
+	h.waitEvent("reload")
+	fresh, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatalf("no new log file after the reload: %v", err)
+	}
+	if !strings.Contains(string(fresh), "msg=reloading") {
+		t.Errorf("new log lacks the reload line:\n%s", fresh)
+	}
+	if rotated, _ := os.ReadFile(logFile + ".1"); strings.Contains(string(rotated), "msg=reloading") {
+		t.Errorf("the reload was logged to the rotated file:\n%s", rotated)
+	}
+}
