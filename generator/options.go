@@ -260,12 +260,20 @@ func lastElem(path string) string {
 	return elem
 }
 
+// checkPath checks an absolute, clean path that may end up in Go source,
+// the manifest and the value of a systemd unit's setting.
 func checkPath(what, path string, file bool) error {
 	switch {
 	case path == "":
 		return invalidf("invalid %s %q: use an absolute path", what, path)
 	case strings.ContainsFunc(path, isControl) || !utf8.ValidString(path):
 		return invalidf("invalid %s %q: control characters (NUL, newline, ...) and invalid UTF-8 are not allowed", what, path)
+	case strings.TrimFunc(path, unicode.IsSpace) != path:
+		// systemd strips it from the value of a unit file's setting.
+		return invalidf("invalid %s %q: remove the white space at its start or end; systemd would strip it", what, path)
+	case strings.HasSuffix(path, `\`):
+		// systemd joins a line that ends in a backslash with the next.
+		return invalidf("invalid %s %q: remove the backslash at its end; systemd would read it as a line continuation", what, path)
 	case !filepath.IsAbs(path):
 		return invalidf("invalid %s %q: use an absolute path, such as %s", what, path, filepath.Join("/", path))
 	case filepath.Clean(path) != path:

@@ -1,11 +1,14 @@
 package generator
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestUnitWord(t *testing.T) {
@@ -17,6 +20,139 @@ func TestUnitWord(t *testing.T) {
 	} {
 		if got := unitWord(tc.in); got != tc.want {
 			t.Errorf("%s: unitWord(%q) = %q, want %q", tc.name, tc.in, got, tc.want)
+		}
+	}
+}
+
+// unitCases are the options whose units the tests check: every golden case
+// and hostile options, whose working directory holds quotes, a backslash,
+// white space and a specifier.
+func unitCases() []struct {
+	name string
+	opts Options
+} {
+	hostile := NewOptions("hostile")
+	hostile.WorkDir = `/var/lib/my "odd" \dir%n`
+	hostile.Listen = []string{"127.0.0.1:8080", "[::1]:8080", "/run/hostile%i.sock"}
+	cases := []struct {
+		name string
+		opts Options
+	}{{"hostile", hostile}}
+	for _, gc := range goldenCases {
+		cases = append(cases, struct {
+			name string
+			opts Options
+		}{gc.name, gc.opts})
+	}
+	return cases
+}
+
+// A unitSetting is one KEY=VALUE line of a unit file, as systemd reads it.
+type unitSetting struct {
+	line       int
+	key, value string
+}
+
+// parseUnit reads a unit file the way systemd does, but strictly: every
+// line is empty, a comment, a [Section] header or KEY=VALUE, and no line
+// ends in a backslash (which would join it with the next). The values are
+// as written: parseUnit reports white space that systemd would strip.
+func parseUnit(data []byte) ([]unitSetting, error) {
+	text, ok := strings.CutSuffix(string(data), "\n")
+	if !ok {
+		return nil, fmt.Errorf("the file does not end in a newline")
+	}
+	var settings []unitSetting
+	for i, line := range strings.Split(text, "\n") {
+		n := i + 1
+		switch {
+		case strings.HasSuffix(line, `\`):
+			return nil, fmt.Errorf("line %d %q: ends in a backslash, so systemd joins it with the next", n, line)
+		case line == "", strings.HasPrefix(line, "#"), strings.HasPrefix(line, ";"):
+			continue
+		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
+			continue
+		}
+		key, value, ok := strings.Cut(line, "=")
+		if !ok || !isUnitKey(key) {
+			return nil, fmt.Errorf("line %d %q: want KEY=VALUE", n, line)
+		}
+		if strings.TrimSpace(value) != value {
+			return nil, fmt.Errorf("line %d %q: systemd strips the white space around the value", n, line)
+		}
+		settings = append(settings, unitSetting{line: n, key: key, value: value})
+	}
+	return settings, nil
+}
+
+// isUnitKey reports whether key is a setting's name: letters and digits,
+// starting with a letter.
+func isUnitKey(key string) bool {
+	if key == "" || !unicode.IsLetter(rune(key[0])) {
+		return false
+	}
+	for _, c := range []byte(key) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// TestUnitsParse reads every rendered unit back: each line is a comment, a
+// section or KEY=VALUE, and the settings that carry options hold exactly
+// their escaped values.
+func TestUnitsParse(t *testing.T) {
+	for _, tc := range unitCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			files, err := Render(tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var units int
+			for _, f := range files {
+				if !strings.HasSuffix(f.Path, ".service") && !strings.HasSuffix(f.Path, ".socket") {
+					continue
+				}
+				units++
+				settings, err := parseUnit(f.Data)
+				if err != nil {
+					t.Fatalf("%s: %v", f.Path, err)
+				}
+				values := map[string][]string{}
+				for _, s := range settings {
+					values[s.key] = append(values[s.key], s.value)
+				}
+				if strings.HasSuffix(f.Path, ".socket") {
+					var want []string
+					for _, addr := range tc.opts.Listen {
+						want = append(want, unitValue(addr))
+					}
+					if got := values["ListenStream"]; !slices.Equal(got, want) {
+						t.Errorf("%s: ListenStream= values %q, want %q", f.Path, got, want)
+					}
+					continue
+				}
+				if got, want := values["WorkingDirectory"], []string{unitValue(tc.opts.WorkDir)}; !slices.Equal(got, want) {
+					t.Errorf("%s: WorkingDirectory= values %q, want %q", f.Path, got, want)
+				}
+			}
+			if want := 1 + min(len(tc.opts.Listen), 1); units != want {
+				t.Errorf("rendered %d units, want %d", units, want)
+			}
+		})
+	}
+}
+
+func TestParseUnitRejects(t *testing.T) {
+	for _, tc := range []struct{ name, in string }{
+		{"continuation", "[Service]\nWorkingDirectory=/var/lib/x\\\nUser=daemon\n"},
+		{"stray line", "[Service]\n/var/lib/x\n"},
+		{"trailing space", "[Service]\nWorkingDirectory=/x \n"},
+		{"no final newline", "[Service]"},
+	} {
+		if _, err := parseUnit([]byte(tc.in)); err == nil {
+			t.Errorf("%s: parseUnit(%q) = nil error, want one", tc.name, tc.in)
 		}
 	}
 }
@@ -34,20 +170,7 @@ func TestUnitsVerify(t *testing.T) {
 		}
 		t.Skip("systemd-analyze not installed (Debian package systemd)")
 	}
-	hostile := NewOptions("hostile")
-	hostile.WorkDir = `/var/lib/my "odd" dir%n`
-	hostile.Listen = []string{"127.0.0.1:8080", "[::1]:8080", "/run/hostile%i.sock"}
-	cases := []struct {
-		name string
-		opts Options
-	}{{"hostile", hostile}}
-	for _, gc := range goldenCases {
-		cases = append(cases, struct {
-			name string
-			opts Options
-		}{gc.name, gc.opts})
-	}
-	for _, tc := range cases {
+	for _, tc := range unitCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			files, err := Render(tc.opts)
 			if err != nil {
