@@ -151,12 +151,25 @@ flags:
 			jen.Case(jen.Lit("stop")).Block(
 				jen.Return(jen.Id("stop").Call(jen.Id("cfg"), jen.Op("*").Id("timeout"), jen.Id("stdout"), jen.Id("stderr"))),
 			),
+			// case "restart":
+			//	// Start re-executes this program with the same arguments; only the
+			//	// process the user ran stops the old daemon.
+			//	if !daemon.Reexecuted() {
+			//		if code := stop(cfg, *timeout, stdout, stderr); code != exitOK {
+			//			return code
+			//		}
+			//	}
+			//	return start(cfg, svc, stdout, stderr)
 			jen.Case(jen.Lit("restart")).Block(
-				jen.If(
-					jen.Id("code").Op(":=").Id("stop").Call(jen.Id("cfg"), jen.Op("*").Id("timeout"), jen.Id("stdout"), jen.Id("stderr")),
-					jen.Id("code").Op("!=").Id("exitOK"),
-				).Block(
-					jen.Return(jen.Id("code")),
+				jen.Comment("Start re-executes this program with the same arguments; only the"),
+				jen.Comment("process the user ran stops the old daemon."),
+				jen.If(jen.Op("!").Qual(d, "Reexecuted").Call()).Block(
+					jen.If(
+						jen.Id("code").Op(":=").Id("stop").Call(jen.Id("cfg"), jen.Op("*").Id("timeout"), jen.Id("stdout"), jen.Id("stderr")),
+						jen.Id("code").Op("!=").Id("exitOK"),
+					).Block(
+						jen.Return(jen.Id("code")),
+					),
 				),
 				jen.Return(jen.Id("start").Call(jen.Id("cfg"), jen.Id("svc"), jen.Id("stdout"), jen.Id("stderr"))),
 			),

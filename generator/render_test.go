@@ -34,6 +34,37 @@ func TestRenderIsDeterministic(t *testing.T) {
 	}
 }
 
+// TestMainRestartStopsOnce checks that restart stops the old daemon only in
+// the process the user ran: daemon.Start re-executes the program with the
+// same arguments, and those processes must call Start at once.
+func TestMainRestartStopsOnce(t *testing.T) {
+	files, err := Render(NewOptions("myservice"))
+	if err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	const want = `
+	case "restart":
+		// Start re-executes this program with the same arguments; only the
+		// process the user ran stops the old daemon.
+		if !daemon.Reexecuted() {
+			if code := stop(cfg, *timeout, stdout, stderr); code != exitOK {
+				return code
+			}
+		}
+		return start(cfg, svc, stdout, stderr)
+	case "status":
+`
+	for _, f := range files {
+		if f.Path == "main.go" {
+			if !strings.Contains(string(f.Data), want) {
+				t.Errorf("main.go does not contain%s", want)
+			}
+			return
+		}
+	}
+	t.Fatal("Render made no main.go")
+}
+
 func TestRenderRejectsInvalidOptions(t *testing.T) {
 	files, err := Render(NewOptions("Bad Name"))
 	if err == nil || files != nil {
