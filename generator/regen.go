@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/aymanbagabas/go-udiff"
+	"golang.org/x/mod/modfile"
 )
 
 // A State is how a file of an existing project compares with what its
@@ -165,7 +166,9 @@ func LoadManifest(dir string) (Manifest, error) {
 // Compare renders the project that opts describe and compares it with the
 // project in dir, whose manifest (as LoadManifest returned it) is old. It
 // reads but never writes. A symbolic link where a generated file or its
-// directory should be is a conflict (ErrConflict).
+// directory should be is a conflict (ErrConflict), and so is a go.mod that
+// declares a module other than opts.Module: go.mod is the user's, so the
+// generated main.go would import packages the module does not have.
 func Compare(dir string, old Manifest, opts Options) (*Plan, error) {
 	files, err := Render(opts)
 	if err != nil {
@@ -176,6 +179,10 @@ func Compare(dir string, old Manifest, opts Options) (*Plan, error) {
 		return nil, fmt.Errorf("compare %s: %w", dir, err)
 	}
 	defer root.Close()
+
+	if err := checkGoMod(root, old, opts); err != nil {
+		return nil, err
+	}
 
 	recorded := map[string]ManifestFile{}
 	for _, f := range old.Files {
@@ -246,6 +253,33 @@ func Compare(dir string, old Manifest, opts Options) (*Plan, error) {
 	// Written last, so that until it is, the old sums describe the files.
 	p.Changes = append(p.Changes, *manifest)
 	return p, nil
+}
+
+// checkGoMod returns an error wrapping ErrConflict if the go.mod in root
+// declares a module path other than opts.Module, whose generated imports
+// would then not build. A missing go.mod is left to the go command.
+func checkGoMod(root *os.Root, old Manifest, opts Options) error {
+	data, ok, err := readRegular(root, "go.mod")
+	if err != nil {
+		return fmt.Errorf("read go.mod: %w", err)
+	}
+	if !ok {
+		return nil
+	}
+	declared := modfile.ModulePath(data)
+	if declared == opts.Module {
+		return nil
+	}
+	says, then := ManifestName+" says", "gendaemon regen"
+	if opts.Module != old.Module {
+		says, then = "--module says", "gendaemon regen --module "+opts.Module
+	}
+	if declared == "" {
+		return conflictf("go.mod declares no module path but %s %s: run \"go mod edit -module %s\", then %s",
+			says, opts.Module, opts.Module, then)
+	}
+	return conflictf("go.mod declares module %s but %s %s: run \"go mod edit -module %s\" (and update your imports), then %s",
+		declared, says, opts.Module, opts.Module, then)
 }
 
 // readRegular reads the file name in root. It reports ok false if the file

@@ -2,9 +2,11 @@ package generator
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -12,7 +14,8 @@ import (
 // its manifest to those of the allopts golden case, and regenerates: the
 // generated files must then be exactly those of ../golden/allopts, which
 // was created directly with those options. The user's files are those of
-// the original project, untouched.
+// the original project, untouched but for the module path in go.mod, which
+// the user must change first.
 func TestRegenMatchesGolden(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "p")
 	first, err := Render(NewOptions("myservice"))
@@ -50,6 +53,22 @@ func TestRegenMatchesGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+
+	// go.mod is the user's: until they change the module path there, a
+	// main.go importing the new one would not build, so Compare refuses.
+	if _, err := Compare(dir, m, opts); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "go.mod declares module myservice but gendaemon.yaml says example.com/acme/allopts") {
+		t.Fatalf("Compare with go.mod of another module = %v, want a conflict naming both", err)
+	}
+	goModPath := filepath.Join(dir, "go.mod")
+	goMod, err := os.ReadFile(goModPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	goMod = bytes.Replace(goMod, []byte("module myservice\n"), []byte("module "+allOptions().Module+"\n"), 1)
+	if err := os.WriteFile(goModPath, goMod, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	p, err := Compare(dir, m, opts)
 	if err != nil {
 		t.Fatalf("Compare: %v", err)
@@ -88,6 +107,9 @@ func TestRegenMatchesGolden(t *testing.T) {
 	}
 	for _, f := range first {
 		if f.Owner == Scaffold {
+			if f.Path == "go.mod" {
+				f.Data = goMod // as the user edited it
+			}
 			if got, ok := onDisk[f.Path]; !ok || !bytes.Equal(got, f.Data) {
 				t.Errorf("%s: the user's file changed", f.Path)
 			}

@@ -28,7 +28,9 @@ gendaemon regen --umask 027.
 
 It prints each generated file as updated, unchanged, created or removed;
 unchanged files are not touched. Your files (service.go, README.md, go.mod,
-...) are never touched, not even recreated when you deleted them.
+...) are never touched, not even recreated when you deleted them. So to
+change the module path, run go mod edit -module first: regen, check and
+diff exit with status 2 while go.mod declares another module.
 
 If a generated file was edited by hand, regen writes nothing, shows the
 edit and exits with status 1: move your change to service.go, then run
