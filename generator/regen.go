@@ -158,7 +158,11 @@ func LoadManifest(dir string) (Manifest, error) {
 	case err != nil:
 		return Manifest{}, fmt.Errorf("read %s: %w", name, err)
 	case !ok:
-		return Manifest{}, conflictf("%s: no such file: run gendaemon regen in a directory that gendaemon new created", name)
+		where := dir
+		if filepath.Clean(dir) == "." {
+			where = "the current directory"
+		}
+		return Manifest{}, conflictf("%s is not a gendaemon project (no %s): give the directory of one, or create one with gendaemon new NAME", where, ManifestName)
 	}
 	return parseManifest(name, data)
 }

@@ -14,8 +14,9 @@ import (
 
 // ErrConflict is wrapped by the errors of CheckTarget and Write when the target
 // holds something gendaemon will not write over: a non-empty directory
-// without force, a symbolic link, or a file where a directory is needed. A
-// command line tool should exit with status 2. Compare with errors.Is.
+// without force, a symbolic link, or a file where a directory is needed; or
+// when its parent directory is missing. A command line tool should exit
+// with status 2. Compare with errors.Is.
 var ErrConflict = errors.New("conflict")
 
 type conflictError struct{ msg string }
@@ -78,6 +79,10 @@ func plan(target string, files []File, force bool) (writePlan, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		parent := filepath.Dir(abs)
 		pfi, err := os.Stat(parent)
+		if errors.Is(err, fs.ErrNotExist) {
+			given := filepath.Dir(filepath.Clean(target))
+			return writePlan{}, conflictf("target %s: parent directory %s does not exist: create it first with mkdir -p %s", target, given, shellQuote(given))
+		}
 		if err != nil {
 			return writePlan{}, fmt.Errorf("target %s: parent directory: %w", target, err)
 		}
@@ -151,6 +156,21 @@ func checkFiles(files []File) error {
 		}
 	}
 	return nil
+}
+
+// shellQuote quotes s for a POSIX shell if it needs it, for the commands
+// that error messages suggest.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsFunc(s, needsQuote) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// needsQuote reports whether r is special to a POSIX shell in a word, or
+// could be.
+func needsQuote(r rune) bool {
+	return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("_./+-", r))
 }
 
 // dirsOf returns the directories that files need below the root, parents

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -269,8 +270,17 @@ func TestWriteLeavesNothingOnFailure(t *testing.T) {
 	})
 	t.Run("missing parent", func(t *testing.T) {
 		parent := t.TempDir()
-		if err := Write(filepath.Join(parent, "a", "proj"), testFiles(), false); err == nil {
+		target := filepath.Join(parent, "a", "proj")
+		err := Write(target, testFiles(), false)
+		if err == nil {
 			t.Fatal("Write into a missing parent succeeded")
+		}
+		want := "create it first with mkdir -p " + filepath.Join(parent, "a")
+		if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Write(%q) = %v, want a conflict saying %q", target, err, want)
+		}
+		if err := CheckTarget(target, testFiles(), false); !errors.Is(err, ErrConflict) {
+			t.Errorf("CheckTarget(%q) = %v, want a conflict", target, err)
 		}
 		if entries, _ := os.ReadDir(parent); len(entries) != 0 {
 			t.Errorf("left behind: %v", entries)
@@ -296,5 +306,27 @@ func TestWriteRejectsBadPaths(t *testing.T) {
 	clash := append(testFiles(), File{Path: "internal", Mode: FileMode})
 	if err := Write(filepath.Join(t.TempDir(), "proj"), clash, false); err == nil {
 		t.Error("Write with a file that is also a directory succeeded")
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"plain", "a/b-c_d.e+f", "a/b-c_d.e+f"},
+		{"empty", "", "''"},
+		{"space", "my dir", "'my dir'"},
+		{"quote", "it's", `'it'\''s'`},
+		{"dollar", "$HOME", "'$HOME'"},
+		{"glob", "a*", "'a*'"},
+		{"non-ASCII", "dæmon", "'dæmon'"},
+	} {
+		got := shellQuote(tc.in)
+		if got != tc.want {
+			t.Errorf("%s: shellQuote(%q) = %q, want %q", tc.name, tc.in, got, tc.want)
+		}
+		// The shell reads it back as the one word it was.
+		out, err := exec.Command("sh", "-c", "printf %s "+got).Output()
+		if err != nil || string(out) != tc.in {
+			t.Errorf("%s: sh read %s as %q (%v), want %q", tc.name, got, out, err, tc.in)
+		}
 	}
 }
