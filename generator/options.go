@@ -18,9 +18,12 @@ import (
 // status 2. Compare with errors.Is.
 var ErrInvalidOption = errors.New("invalid option")
 
-// Options are the choices made when a project is generated. Every field is
-// required: start from NewOptions, which fills in the defaults, and change
-// what the user chose. Validate reports the first field that is wrong.
+// Options are the choices made when a project is generated. Name, Module,
+// WorkDir, Umask, MaxFD, Stdio and PIDFile are required (a zero Umask is a
+// real value, not "unset"); LogFile, User, Group and Listen are optional,
+// and empty means none. Start from NewOptions, which fills in the defaults,
+// and change what the user chose. Validate reports the first field that is
+// wrong.
 type Options struct {
 	// Name is the daemon's name: the project's directory, the binary, a Go
 	// string constant and, later, a systemd unit name.

@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -216,10 +215,16 @@ func printFiles(w io.Writer, files []generator.File) {
 
 // shellQuote quotes s for a POSIX shell if it needs it.
 func shellQuote(s string) string {
-	if regexp.MustCompile(`^[A-Za-z0-9_./+-]+$`).MatchString(s) {
+	if s != "" && !strings.ContainsFunc(s, needsQuote) {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// needsQuote reports whether r is special to a POSIX shell in a word, or
+// could be.
+func needsQuote(r rune) bool {
+	return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("_./+-", r))
 }
 
 // interspersed lets flags follow NAME, as in `gendaemon new NAME --force`:

@@ -59,6 +59,20 @@ func TestScripts(t *testing.T) {
 	})
 }
 
+func TestShellQuote(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"plain", "srv/my-svc_2", "srv/my-svc_2"},
+		{"empty", "", "''"},
+		{"space", "my dir", "'my dir'"},
+		{"quote", "it's", `'it'\''s'`},
+		{"semicolon", "a;b", "'a;b'"},
+	} {
+		if got := shellQuote(tc.in); got != tc.want {
+			t.Errorf("%s: shellQuote(%q) = %q, want %q", tc.name, tc.in, got, tc.want)
+		}
+	}
+}
+
 // cmdExits is the script command "exits N PROGRAM [ARGS...]": it runs
 // PROGRAM like exec, keeping its standard output and error for stdout and
 // stderr, and fails unless PROGRAM exits with status N.
