@@ -3,7 +3,7 @@ package generator
 // ManifestVersion is the version of the manifest's format that this
 // gendaemon writes. Version 1 (gendaemon 0.1.0) had no checksums; version 2
 // records the sha256 of every generated file. ParseManifest migrates older
-// versions (see migrations) and refuses newer ones.
+// versions (see migrate) and refuses newer ones.
 const ManifestVersion = 2
 
 // A Manifest is the content of gendaemon.yaml: the options a project was

@@ -137,7 +137,7 @@ func parseManifest(file string, data []byte) (Manifest, error) {
 
 	for m.Version < ManifestVersion {
 		from := m.Version
-		if err := migrations[from](&m); err != nil {
+		if err := migrate(&m); err != nil {
 			return fail(v.Line, "migrate from version %d: %v", from, err)
 		}
 		if m.Version != from+1 {
@@ -147,11 +147,20 @@ func parseManifest(file string, data []byte) (Manifest, error) {
 	return m, nil
 }
 
-// migrations[v] migrates a manifest of version v, as parsed, to version
-// v+1. There is one function per step, so that a manifest of any version
-// reaches ManifestVersion; a new manifest version adds one here.
-var migrations = map[int]func(*Manifest) error{
-	1: migrate1to2,
+// errNoMigration is returned by migrate for a version it cannot migrate.
+var errNoMigration = errors.New("no migration")
+
+// migrate migrates m, a manifest of version m.Version as parsed, one step:
+// to version m.Version+1. There is one case per step, so that a manifest of
+// any older version reaches ManifestVersion; a new manifest version adds
+// one here.
+func migrate(m *Manifest) error {
+	switch m.Version {
+	case 1:
+		return migrate1to2(m)
+	default:
+		return fmt.Errorf("%w from manifest version %d", errNoMigration, m.Version)
+	}
 }
 
 // migrate1to2 adds the checksums that version 2 records. gendaemon 0.1.0,

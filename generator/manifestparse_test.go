@@ -130,9 +130,23 @@ func TestMigrate1to2(t *testing.T) {
 	if _, err := ParseManifest([]byte(v1)); err == nil || !strings.Contains(err.Error(), "manifest version 1 has no sums") {
 		t.Errorf("ParseManifest(version 1 with sums) = %v, want an error about sums", err)
 	}
-	for v := 1; v < ManifestVersion; v++ {
-		if migrations[v] == nil {
-			t.Errorf("no migration from manifest version %d", v)
+}
+
+// TestMigrateEveryVersion checks that migrate has one step for every
+// version below ManifestVersion, and none from it.
+func TestMigrateEveryVersion(t *testing.T) {
+	for v := 1; v <= ManifestVersion; v++ {
+		m := newManifest(NewOptions("myservice"), nil)
+		m.Version = v
+		err := migrate(&m)
+		if v == ManifestVersion {
+			if !errors.Is(err, errNoMigration) {
+				t.Errorf("migrate(version %d) = %v, want errNoMigration", v, err)
+			}
+			continue
+		}
+		if err != nil || m.Version != v+1 {
+			t.Errorf("migrate(version %d) = %v, version %d; want nil, version %d", v, err, m.Version, v+1)
 		}
 	}
 }
