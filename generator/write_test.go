@@ -330,3 +330,76 @@ func TestShellQuote(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyLeavesNothingOnFailure makes Apply fail after it has written
+// some temporary files and a directory, and checks that the project is as
+// it was.
+func TestApplyLeavesNothingOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte("old\n"), FileMode); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, dir)
+	p := &Plan{Dir: dir, Changes: []Change{
+		{Path: "main.go", Owner: Generated, State: Stale, Action: Update, Disk: []byte("old\n"), Data: []byte("new\n"), Mode: FileMode},
+		{Path: "internal/daemon/daemon.go", Owner: Generated, State: Missing, Action: Create, Data: []byte("package daemon\n"), Mode: FileMode},
+		{Path: "internal/zz" + strings.Repeat("x", 300), Owner: Generated, State: Missing, Action: Create, Data: []byte("x"), Mode: FileMode},
+	}}
+	if err := Apply(p, false); err == nil {
+		t.Fatal("Apply succeeded; want it to fail on the long name")
+	}
+	if after := snapshot(t, dir); !maps.Equal(before, after) {
+		t.Errorf("the project changed: %v, was %v", after, before)
+	}
+}
+
+// TestApplyRefusesChangedFiles changes a file between Compare and Apply:
+// Apply must write nothing and report ErrChanged.
+func TestApplyRefusesChangedFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "p")
+	opts := NewOptions("myservice")
+	files, err := Render(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(dir, files, false); err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Umask = 0o027
+	p, err := Compare(dir, m, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "defaults.go"), []byte("// changed meanwhile\n"), FileMode); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, dir)
+	if err := Apply(p, false); !errors.Is(err, ErrChanged) {
+		t.Fatalf("Apply after a change = %v, want ErrChanged", err)
+	}
+	if after := snapshot(t, dir); !maps.Equal(before, after) {
+		t.Errorf("Apply changed the project although it failed")
+	}
+
+	// Compared again, the change is a hand edit; with force, Apply
+	// overwrites it and the project is clean.
+	if p, err = Compare(dir, m, opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := Apply(p, false); err == nil {
+		t.Fatal("Apply without force overwrote a hand edit")
+	}
+	if err := Apply(p, true); err != nil {
+		t.Fatalf("Apply(force) = %v", err)
+	}
+	if m, err = LoadManifest(dir); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = Compare(dir, m, opts); err != nil || !p.Clean() {
+		t.Errorf("after Apply, Compare = %v, clean %v; want a clean plan", err, p != nil && p.Clean())
+	}
+}
