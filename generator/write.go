@@ -228,17 +228,15 @@ func writeNew(target string, files []File) (err error) {
 			return fmt.Errorf("write %s: %w", filepath.Join(target, filepath.FromSlash(f.Path)), err)
 		}
 	}
-	for _, d := range append(dirsOf(files), ".") {
-		if err := syncDir(root, d); err != nil {
-			return fmt.Errorf("create %s: %w", target, err)
-		}
+	if err := syncDirs(root, files); err != nil {
+		return fmt.Errorf("create %s: %w", target, err)
 	}
 	// Rename replaces target only if it is still missing (or an empty
 	// directory that appeared since plan).
 	if err := os.Rename(tmp, target); err != nil {
 		return fmt.Errorf("create %s: %w", target, err)
 	}
-	return syncPath(parent)
+	return syncDir(os.Open(parent))
 }
 
 // writeInPlace writes files into the existing directory target: first each
@@ -249,46 +247,99 @@ func writeInPlace(target string, files []File) (err error) {
 		return fmt.Errorf("write into %s: %w", target, err)
 	}
 	defer root.Close()
+	st := &staging{root: root, dir: target, files: files}
+	defer st.undo(&err)
+	if err := st.stage(); err != nil {
+		return err
+	}
+	for i := range files {
+		if err := st.rename(i); err != nil {
+			return err
+		}
+	}
+	return st.finish()
+}
 
-	var created []string // directories and temporary files, to undo
-	defer func() {
-		if err != nil {
-			for _, name := range slices.Backward(created) {
-				if rerr := root.Remove(name); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-					err = fmt.Errorf("%w (and removing %s: %v)", err, name, rerr)
-				}
-			}
+// A staging writes files into the directory dir, opened as root, so that
+// a failure leaves nothing behind: stage creates the directories the files
+// need and writes each file under a temporary name beside its final one;
+// rename moves one into place, atomically; until finish, undo removes
+// every temporary file and directory that is left.
+type staging struct {
+	root  *os.Root
+	dir   string // for errors
+	files []File
+	temps []string // temporary names of files
+
+	created []string // directories and temporary files, in order, to undo
+}
+
+// stage creates the missing directories that the files need and writes
+// every file under its temporary name. A directory on the way that is not
+// one (or is a symbolic link) is a conflict.
+func (st *staging) stage() error {
+	for _, d := range dirsOf(st.files) {
+		fi, err := st.root.Lstat(d)
+		switch {
+		case err == nil && fi.IsDir():
+			continue
+		case err == nil:
+			return conflictf("%s in %s is not a directory, but gendaemon needs it to be", d, st.dir)
+		case !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("write into %s: %w", st.dir, err)
 		}
-	}()
-	for _, d := range dirsOf(files) {
-		if _, err := root.Lstat(d); err == nil {
-			continue // plan checked that it is a directory
+		if err := mkdir(st.root, d); err != nil {
+			return fmt.Errorf("write into %s: %w", st.dir, err)
 		}
-		if err := mkdir(root, d); err != nil {
-			return fmt.Errorf("write into %s: %w", target, err)
-		}
-		created = append(created, d)
+		st.created = append(st.created, d)
 	}
-	temps := make([]string, len(files))
-	for i, f := range files {
-		temps[i] = path.Join(path.Dir(f.Path), "."+path.Base(f.Path)+".gendaemon-"+rand.Text()[:8])
-		created = append(created, temps[i])
-		if err := writeFile(root, temps[i], f); err != nil {
-			return fmt.Errorf("write %s: %w", filepath.Join(target, filepath.FromSlash(f.Path)), err)
-		}
-	}
-	for i, f := range files {
-		if err := root.Rename(temps[i], f.Path); err != nil {
-			return fmt.Errorf("write %s: %w", filepath.Join(target, filepath.FromSlash(f.Path)), err)
-		}
-	}
-	created = nil // everything is in place: nothing to undo
-	for _, d := range append(dirsOf(files), ".") {
-		if err := syncDir(root, d); err != nil {
-			return fmt.Errorf("write into %s: %w", target, err)
+	st.temps = make([]string, len(st.files))
+	for i, f := range st.files {
+		st.temps[i] = path.Join(path.Dir(f.Path), "."+path.Base(f.Path)+".gendaemon-"+rand.Text()[:8])
+		st.created = append(st.created, st.temps[i])
+		if err := writeFile(st.root, st.temps[i], f); err != nil {
+			return fmt.Errorf("write %s: %w", st.path(f.Path), err)
 		}
 	}
 	return nil
+}
+
+// rename moves file i from its temporary name into place.
+func (st *staging) rename(i int) error {
+	if err := st.root.Rename(st.temps[i], st.files[i].Path); err != nil {
+		return fmt.Errorf("write %s: %w", st.path(st.files[i].Path), err)
+	}
+	st.created = slices.DeleteFunc(st.created, func(s string) bool { return s == st.temps[i] })
+	return nil
+}
+
+// finish, once every file is in place, forgets what undo would remove and
+// flushes the directories to disk.
+func (st *staging) finish() error {
+	st.created = nil
+	if err := syncDirs(st.root, st.files); err != nil {
+		return fmt.Errorf("write into %s: %w", st.dir, err)
+	}
+	return nil
+}
+
+// undo, if *err is not nil, removes what stage created and no rename has
+// moved into place, newest first, adding any failure to *err. For use in
+// a defer.
+func (st *staging) undo(err *error) {
+	if *err == nil {
+		return
+	}
+	for _, name := range slices.Backward(st.created) {
+		if rerr := st.root.Remove(name); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			*err = fmt.Errorf("%w (and removing %s: %v)", *err, name, rerr)
+		}
+	}
+}
+
+// path returns the name of the project's file rel for errors.
+func (st *staging) path(rel string) string {
+	return filepath.Join(st.dir, filepath.FromSlash(rel))
 }
 
 // mkdir creates the directory name in root with mode DirMode.
@@ -319,22 +370,20 @@ func writeFile(root *os.Root, name string, f File) error {
 	return err
 }
 
-// syncDir flushes the directory name in root to disk.
-func syncDir(root *os.Root, name string) error {
-	d, err := root.Open(name)
-	if err != nil {
-		return err
+// syncDirs flushes to disk the directories of root that files are in, and
+// root itself.
+func syncDirs(root *os.Root, files []File) error {
+	for _, d := range append(dirsOf(files), ".") {
+		if err := syncDir(root.Open(d)); err != nil {
+			return err
+		}
 	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return nil
 }
 
-// syncPath flushes the directory dir to disk.
-func syncPath(dir string) error {
-	d, err := os.Open(dir)
+// syncDir flushes the directory d, as opened with err, to disk and closes
+// it: syncDir(os.Open(dir)) or syncDir(root.Open(name)).
+func syncDir(d *os.File, err error) error {
 	if err != nil {
 		return err
 	}
@@ -381,39 +430,10 @@ func Apply(p *Plan, force bool) (err error) {
 		return fmt.Errorf("write into %s: %w", p.Dir, err)
 	}
 	defer root.Close()
-
-	var created []string // directories and temporary files, to undo
-	defer func() {
-		if err != nil {
-			for _, name := range slices.Backward(created) {
-				if rerr := root.Remove(name); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-					err = fmt.Errorf("%w (and removing %s: %v)", err, name, rerr)
-				}
-			}
-		}
-	}()
-	for _, d := range dirsOf(writes) {
-		fi, err := root.Lstat(d)
-		switch {
-		case err == nil && fi.IsDir() && fi.Mode()&fs.ModeSymlink == 0:
-			continue
-		case err == nil:
-			return conflictf("%s in %s is not a directory, but gendaemon needs it to be", d, p.Dir)
-		case !errors.Is(err, fs.ErrNotExist):
-			return fmt.Errorf("write into %s: %w", p.Dir, err)
-		}
-		if err := mkdir(root, d); err != nil {
-			return fmt.Errorf("write into %s: %w", p.Dir, err)
-		}
-		created = append(created, d)
-	}
-	temps := make([]string, len(writes))
-	for i, f := range writes {
-		temps[i] = path.Join(path.Dir(f.Path), "."+path.Base(f.Path)+".gendaemon-"+rand.Text()[:8])
-		created = append(created, temps[i])
-		if err := writeFile(root, temps[i], f); err != nil {
-			return fmt.Errorf("write %s: %w", filepath.Join(p.Dir, filepath.FromSlash(f.Path)), err)
-		}
+	st := &staging{root: root, dir: p.Dir, files: writes}
+	defer st.undo(&err)
+	if err := st.stage(); err != nil {
+		return err
 	}
 	// Nothing may have changed since Compare read the files: a rename
 	// must not replace bytes that nobody has looked at.
@@ -423,28 +443,21 @@ func Apply(p *Plan, force bool) (err error) {
 		}
 		disk, ok, err := readRegular(root, c.Path)
 		if err != nil {
-			return fmt.Errorf("write %s: %w", filepath.Join(p.Dir, filepath.FromSlash(c.Path)), err)
+			return fmt.Errorf("write %s: %w", st.path(c.Path), err)
 		}
 		if ok != (c.Disk != nil) || string(disk) != string(c.Disk) {
-			return fmt.Errorf("%s: %w: nothing written; run the command again", filepath.Join(p.Dir, filepath.FromSlash(c.Path)), ErrChanged)
+			return fmt.Errorf("%s: %w: nothing written; run the command again", st.path(c.Path), ErrChanged)
 		}
 	}
 	// The manifest goes last, after the removals: until it is in place,
 	// its old sums describe the files on disk.
-	rename := func(i int) error {
-		if err := root.Rename(temps[i], writes[i].Path); err != nil {
-			return fmt.Errorf("write %s: %w", filepath.Join(p.Dir, filepath.FromSlash(writes[i].Path)), err)
-		}
-		created = slices.DeleteFunc(created, func(s string) bool { return s == temps[i] })
-		return nil
-	}
 	manifest := -1
 	for i, f := range writes {
 		if f.Path == ManifestName {
 			manifest = i
 			continue
 		}
-		if err := rename(i); err != nil {
+		if err := st.rename(i); err != nil {
 			return err
 		}
 	}
@@ -453,19 +466,13 @@ func Apply(p *Plan, force bool) (err error) {
 			continue
 		}
 		if err := root.Remove(c.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("remove %s: %w", filepath.Join(p.Dir, filepath.FromSlash(c.Path)), err)
+			return fmt.Errorf("remove %s: %w", st.path(c.Path), err)
 		}
 	}
 	if manifest >= 0 {
-		if err := rename(manifest); err != nil {
+		if err := st.rename(manifest); err != nil {
 			return err
 		}
 	}
-	created = nil // everything is in place: nothing to undo
-	for _, d := range append(dirsOf(writes), ".") {
-		if err := syncDir(root, d); err != nil {
-			return fmt.Errorf("write into %s: %w", p.Dir, err)
-		}
-	}
-	return nil
+	return st.finish()
 }
