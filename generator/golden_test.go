@@ -172,6 +172,16 @@ func TestGoldenProjectsBuild(t *testing.T) {
 			if want := fmt.Sprintf("%s is running (pid %d)\n", gc.opts.Name, pid); code != 0 || out != want {
 				t.Errorf("status: exit %d, output %q; want 0, %q", code, out, want)
 			}
+			// restart stops the daemon once, in the process the user ran, and
+			// starts a new one.
+			out, code = runIn(t, dir, env, bin, "restart", "--pidfile", pidFile)
+			m = regexp.MustCompile(`^` + gc.opts.Name + ` stopped \(pid ` + strconv.Itoa(pid) + `\)\n` + gc.opts.Name + ` started \(pid (\d+)\)\n$`).FindStringSubmatch(out)
+			if code != 0 || m == nil {
+				t.Fatalf("restart: exit %d, output %q; want 0, the old pid stopped and a new one started", code, out)
+			}
+			pid, _ = strconv.Atoi(m[1])
+			endProcess(t, pid)
+
 			out, code = runIn(t, dir, env, bin, "stop", "--pidfile", pidFile)
 			if want := fmt.Sprintf("%s stopped (pid %d)\n", gc.opts.Name, pid); code != 0 || out != want {
 				t.Errorf("stop: exit %d, output %q; want 0, %q", code, out, want)

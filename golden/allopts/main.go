@@ -90,8 +90,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "stop":
 		return stop(cfg, *timeout, stdout, stderr)
 	case "restart":
-		if code := stop(cfg, *timeout, stdout, stderr); code != exitOK {
-			return code
+		// Start re-executes this program with the same arguments; only the
+		// process the user ran stops the old daemon.
+		if !daemon.Reexecuted() {
+			if code := stop(cfg, *timeout, stdout, stderr); code != exitOK {
+				return code
+			}
 		}
 		return start(cfg, svc, stdout, stderr)
 	case "status":

@@ -13,6 +13,8 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"time"
 )
 
@@ -72,7 +74,8 @@ type Service struct {
 	Init func(ctx context.Context) error
 
 	// Serve runs until ctx is cancelled, which happens on SIGTERM or SIGINT.
-	// The daemon exits with status 0 when Serve returns nil and 1 otherwise.
+	// The daemon exits with status 0 when Serve returns nil and 1 when it
+	// returns an error; a panic ends it as any Go panic does, with status 2.
 	Serve func(ctx context.Context) error
 
 	// Reload runs on SIGHUP. An error is logged; the daemon keeps running.
@@ -98,3 +101,20 @@ var (
 // DefaultStopTimeout is how long Stop waits after SIGTERM before it sends
 // SIGKILL, when its caller has no opinion.
 const DefaultStopTimeout = 10 * time.Second
+
+// check refuses a Config whose paths are relative: the processes of a start
+// have different working directories (the daemon's is WorkDir), so a
+// relative pidfile would be a different file for start, status and stop.
+func (cfg Config) check() error {
+	for _, p := range []struct{ what, path string }{
+		{"pidfile", cfg.PIDFile},
+		{"working directory", cfg.WorkDir},
+		{"stdio", cfg.Stdio},
+		{"log file", cfg.LogFile},
+	} {
+		if p.path != "" && !filepath.IsAbs(p.path) {
+			return fmt.Errorf("%s %q is not an absolute path; use one, such as %q", p.what, p.path, filepath.Join("/", p.path))
+		}
+	}
+	return nil
+}

@@ -6,9 +6,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -205,11 +208,56 @@ func runningDaemon(path string) (*os.File, int, error) {
 	if err == nil {
 		pid, err = readPID(f)
 	}
+	if err == nil {
+		err = checkLockHolder(f, pid)
+	}
 	if err != nil {
 		f.Close()
 		return nil, 0, err
 	}
 	return f, pid, nil
+}
+
+// checkLockHolder makes sure that pid is the process that took the lock on
+// f. Any user who can read a pidfile can lock it, so a lock alone does not
+// make the pid in the file the daemon's: /proc/locks names the process that
+// took each flock. Without /proc there is nothing to check against.
+func checkLockHolder(f *os.File, pid int) error {
+	holder, err := flockHolder(f)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if holder != pid {
+		return fmt.Errorf("pidfile %s names pid %d, but pid %d holds its lock; refusing to trust it", f.Name(), pid, holder)
+	}
+	return nil
+}
+
+// flockHolder returns the pid of the process that holds the exclusive
+// flock(2) on f, as /proc/locks lists it: "1: FLOCK ADVISORY WRITE pid
+// major:minor:inode 0 EOF", the device numbers in hex.
+func flockHolder(f *os.File) (int, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return 0, &os.PathError{Op: "stat", Path: f.Name(), Err: err}
+	}
+	id := fmt.Sprintf("%02x:%02x:%d", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
+	locks, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(locks)) {
+		fields := strings.Fields(line)
+		if len(fields) >= 6 && fields[1] == "FLOCK" && fields[3] == "WRITE" && fields[5] == id {
+			if pid, err := strconv.Atoi(fields[4]); err == nil {
+				return pid, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("pidfile %s: no exclusive lock on it in /proc/locks", f.Name())
 }
 
 // lockHolder returns the pid of the daemon holding the pidfile at path.
@@ -241,9 +289,8 @@ func removeStalePIDFile(path string) error {
 	if held, err := locked(f); err != nil || held {
 		return err
 	}
-	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: 0, Len: 0}
-	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLKW, &lk); err != nil {
-		return &os.PathError{Op: "lock", Path: path, Err: err}
+	if err := lockForRemoval(f); err != nil {
+		return err
 	}
 	if sameFile(f, path) {
 		if err := unix.Unlink(path); err != nil && !errors.Is(err, unix.ENOENT) {
@@ -251,6 +298,29 @@ func removeStalePIDFile(path string) error {
 		}
 	}
 	return nil
+}
+
+// lockForRemoval takes the removers' OFD write lock on f. Removers hold it
+// for a moment; anyone who can read the pidfile could hold a conflicting
+// read lock for ever, so it never blocks: it tries a few times over about a
+// quarter of a second, then gives up.
+func lockForRemoval(f *os.File) error {
+	lk := unix.Flock_t{Type: unix.F_WRLCK}
+	delay := time.Millisecond
+	for {
+		err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EACCES) {
+			return &os.PathError{Op: "lock", Path: f.Name(), Err: err}
+		}
+		if delay > 128*time.Millisecond {
+			return fmt.Errorf("pidfile %s is locked by another program; try again, or see who holds it in /proc/locks", f.Name())
+		}
+		time.Sleep(delay)
+		delay *= 2
+	}
 }
 
 // sameFile reports whether path names the file f has open.

@@ -43,6 +43,9 @@ const (
 // first exits once it has started the daemon; the daemon exits when Serve
 // returns, with status 0 if Serve returned nil and 1 otherwise.
 func Start(cfg Config, svc Service) (pid int, err error) {
+	if err := cfg.check(); err != nil {
+		return 0, err
+	}
 	switch takeHandoff() {
 	case stageSession:
 		os.Exit(startDaemon(cfg))
@@ -53,6 +56,16 @@ func Start(cfg Config, svc Service) (pid int, err error) {
 		return pid, fmt.Errorf("%w (pid %d)", ErrAlreadyRunning, pid)
 	}
 	return launch(cfg)
+}
+
+// Reexecuted reports whether this process is one that Start re-executed.
+// Those run the program's main again, with the same arguments, and main must
+// call Start at once with the same Config: before it, descriptors 3 and 4
+// belong to Start and are not yet close-on-exec. A main that does more than
+// start for a command, like a restart that stops the old daemon first, asks
+// Reexecuted to skip that in the re-executed processes.
+func Reexecuted() bool {
+	return handoffStage() != stageLauncher
 }
 
 // launch starts the session leader and waits for the daemon's message.
@@ -81,11 +94,12 @@ func launch(cfg Config) (int, error) {
 	if readErr != nil {
 		return 0, fmt.Errorf("reading the daemon's readiness: %w", readErr)
 	}
-	return parseReadiness(cfg, string(msg))
+	return parseReadiness(cfg, string(msg), pid)
 }
 
-// parseReadiness turns the daemon's message into Start's results.
-func parseReadiness(cfg Config, msg string) (int, error) {
+// parseReadiness turns the daemon's message into Start's results. reaped is
+// the session leader, which has exited and been reaped already.
+func parseReadiness(cfg Config, msg string, reaped int) (int, error) {
 	word, rest, _ := strings.Cut(msg, " ")
 	pidText, payload, _ := strings.Cut(rest, " ")
 	sender, err := strconv.Atoi(pidText)
@@ -96,11 +110,20 @@ func parseReadiness(cfg Config, msg string) (int, error) {
 	case msgReady:
 		return sender, nil
 	case msgRunning:
-		awaitExit(sender)
+		if sender != reaped {
+			awaitExit(sender)
+		}
 		pid, _ := strconv.Atoi(payload)
 		return pid, fmt.Errorf("%w (pid %d)", ErrAlreadyRunning, pid)
 	case msgError:
-		awaitExit(sender)
+		if sender != reaped {
+			awaitExit(sender)
+		}
+		// A daemon that dropped privileges may not have been allowed to
+		// remove its pidfile; the launcher usually is.
+		if cfg.PIDFile != "" {
+			removeStalePIDFile(cfg.PIDFile)
+		}
 		return 0, parseErrorPayload(payload)
 	}
 	// A crash in Init that was not a panic, or a signal. The pidfile, if

@@ -39,7 +39,8 @@ type ListenFD struct {
 
 	// File is the descriptor, marked close-on-exec; File.Name() is Name.
 	// Like any *os.File it is closed when it is garbage-collected, so keep it
-	// (or what Endpoints made of it) for as long as the daemon needs it.
+	// (or what net.FileListener made of it) for as long as the daemon needs
+	// it.
 	File *os.File
 }
 

@@ -19,6 +19,9 @@ const killWait = 5 * time.Second
 // there is no pidfile, ErrDead if there is one that no process has locked,
 // and another error if the pidfile cannot be read.
 func Status(cfg Config) (pid int, err error) {
+	if err := cfg.check(); err != nil {
+		return 0, err
+	}
 	return lockHolder(cfg.PIDFile)
 }
 
@@ -85,6 +88,9 @@ func Stop(cfg Config, timeout time.Duration) (pid int, killed bool, err error) {
 // lock was held, so a signal sent through it never reaches a process that
 // reused the pid of a daemon that has exited.
 func openDaemon(cfg Config) (pidfd, pid int, err error) {
+	if err := cfg.check(); err != nil {
+		return -1, 0, err
+	}
 	f, pid, err := runningDaemon(cfg.PIDFile)
 	if err != nil {
 		return -1, 0, err

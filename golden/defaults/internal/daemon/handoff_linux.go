@@ -49,10 +49,10 @@ func newHandoff(stage int) (*os.File, error) {
 	return f, nil
 }
 
-// takeHandoff reports the stage of this process and closes the handoff. A
-// descriptor at handoffFD that is not a write-sealed memfd holding the magic
-// is left alone: this process is then the launcher.
-func takeHandoff() int {
+// handoffStage reports the stage of this process without taking the
+// handoff. A descriptor at handoffFD that is not a write-sealed memfd
+// holding the magic is left alone: this process is then the launcher.
+func handoffStage() int {
 	seals, err := unix.FcntlInt(handoffFD, unix.F_GET_SEALS, 0)
 	if err != nil || seals&unix.F_SEAL_WRITE == 0 {
 		return stageLauncher
@@ -66,6 +66,14 @@ func takeHandoff() int {
 	if stage != stageSession && stage != stageDaemon {
 		return stageLauncher
 	}
-	unix.Close(handoffFD)
+	return stage
+}
+
+// takeHandoff reports the stage of this process and closes the handoff.
+func takeHandoff() int {
+	stage := handoffStage()
+	if stage != stageLauncher {
+		unix.Close(handoffFD)
+	}
 	return stage
 }

@@ -31,7 +31,14 @@ const logFileMode = 0o640
 // to the journal with syslog priorities. It removes the protocols'
 // environment variables, so that the programs the service starts do not
 // mistake them for their own.
+//
+// Run, like Start in the daemon, makes a logger that writes to standard
+// error (the journal under systemd) the default of log/slog, and so of the
+// log package.
 func Run(cfg Config, svc Service) error {
+	if err := cfg.check(); err != nil {
+		return err
+	}
 	activated, err := ListenFDs()
 	if err != nil {
 		return fmt.Errorf("socket activation: %w", err)
@@ -48,17 +55,11 @@ func Run(cfg Config, svc Service) error {
 // daemon(7)'s steps 10 to 14, then the service. It calls started once, with
 // the error that ended start-up, or nil once Init has returned nil.
 func (d *running) run(svc Service, started func(pid int, err error)) (err error) {
-	journal := journalStream(os.Stderr, os.Getenv)
-	os.Unsetenv("JOURNAL_STREAM")
-	slog.SetDefault(newLogger(os.Stderr, journal))
+	slog.SetDefault(newLogger(os.Stderr, journalStream(os.Stderr, os.Getenv)))
 
-	stop, err := setUp(d.cfg)
-	if err != nil {
-		started(runningPID(err), err)
-		return err
-	}
-	defer stop()
-
+	// Signals are caught before the pidfile exists and until it is gone, so
+	// that a stop or reload at either edge cannot kill the daemon with its
+	// default action and leave the pidfile behind.
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), contextKey{}, d))
 	defer cancel()
 	signals := make(chan os.Signal, 4)
@@ -67,7 +68,14 @@ func (d *running) run(svc Service, started func(pid int, err error)) (err error)
 	reloads := make(chan struct{}, 1)
 	go d.dispatchSignals(ctx, signals, cancel, reloads)
 
-	if err := callHook("init", svc.Init, ctx); err != nil {
+	stop, err := setUp(d.cfg, d.detached)
+	if err != nil {
+		started(runningPID(err), err)
+		return err
+	}
+	defer stop()
+
+	if err := callHook(ctx, "init", svc.Init); err != nil {
 		stop() // before start returns, no pidfile may be left
 		started(0, err)
 		return err
@@ -112,7 +120,7 @@ func (d *running) reload(ctx context.Context, svc Service) {
 			slog.Error("reopening the log file", "path", d.cfg.LogFile, "err", err)
 		}
 	}
-	if err := callHook("reload", svc.Reload, ctx); err != nil {
+	if err := callHook(ctx, "reload", svc.Reload); err != nil {
 		slog.Error("reload failed", "err", err)
 		d.notifier.Status("reload failed: " + err.Error())
 	}
@@ -140,15 +148,20 @@ func (d *running) dispatchSignals(ctx context.Context, signals <-chan os.Signal,
 }
 
 // setUp sets the umask and working directory, takes the pidfile and drops
-// privileges, in daemon(7)'s order. stop releases what it took; calling it
-// again does nothing.
-func setUp(cfg Config) (stop func(), err error) {
+// privileges, in daemon(7)'s order. A detached daemon's log file is given to
+// the user it switches to, so that it can reopen the file after logrotate.
+// stop releases what setUp took; calling it again does nothing.
+func setUp(cfg Config, detached bool) (stop func(), err error) {
 	unix.Umask(cfg.Umask)
 	dir := cfg.WorkDir
 	if dir == "" {
 		dir = "/"
 	}
 	if err := os.Chdir(dir); err != nil {
+		return nil, err
+	}
+	creds, err := lookupCredentials(cfg.User, cfg.Group)
+	if err != nil {
 		return nil, err
 	}
 	stop = func() {}
@@ -159,7 +172,13 @@ func setUp(cfg Config) (stop func(), err error) {
 		}
 		stop = p.remove
 	}
-	if err := dropPrivileges(cfg.User, cfg.Group); err != nil {
+	if creds != nil && detached && cfg.LogFile != "" && os.Geteuid() == 0 {
+		if err := unix.Fchown(1, creds.uid, creds.gid); err != nil {
+			stop()
+			return nil, fmt.Errorf("giving %s to user %q: %w", cfg.LogFile, cfg.User, os.NewSyscallError("fchown", err))
+		}
+	}
+	if err := creds.apply(); err != nil {
 		stop()
 		return nil, err
 	}
@@ -185,7 +204,7 @@ func runningPID(err error) int {
 
 // callHook runs one of the service's hooks, turning a panic into an error so
 // that a panicking Init is reported to whoever ran start.
-func callHook(name string, hook func(context.Context) error, ctx context.Context) (err error) {
+func callHook(ctx context.Context, name string, hook func(context.Context) error) (err error) {
 	if hook == nil {
 		return nil
 	}
@@ -203,7 +222,7 @@ func callHook(name string, hook func(context.Context) error, ctx context.Context
 // redirectStdio puts standard input on Config.Stdio and standard output and
 // error on Config.LogFile, or Config.Stdio (daemon(7), step 9).
 func redirectStdio(cfg Config) error {
-	in, err := os.OpenFile(stdioPath(cfg), os.O_RDONLY|os.O_CREATE|unix.O_NOFOLLOW, logFileMode)
+	in, err := openStdio(stdioPath(cfg), os.O_RDONLY)
 	if err != nil {
 		return err
 	}
@@ -224,10 +243,7 @@ func redirectStdio(cfg Config) error {
 // standard error elsewhere. Calling it again with the same path reopens the
 // file after logrotate has renamed it.
 func redirectOutput(path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_NOFOLLOW, logFileMode)
-	if errors.Is(err, unix.ELOOP) {
-		return fmt.Errorf("%s is a symbolic link; refusing to write through it", path)
-	}
+	f, err := openStdio(path, os.O_WRONLY|os.O_APPEND)
 	if err != nil {
 		return err
 	}
@@ -243,4 +259,39 @@ func redirectOutput(path string) error {
 		}
 	}
 	return nil
+}
+
+// openStdio opens path, creating it with logFileMode, for the daemon's
+// standard I/O. It refuses what an attacker could plant at the path in a
+// directory open to others: a symbolic link, a FIFO or socket (which would
+// block the daemon, or feed it), and a hard link to another file. Regular
+// files and character devices (/dev/null, a console) are accepted.
+func openStdio(path string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|os.O_CREATE|unix.O_NOFOLLOW|unix.O_NONBLOCK, logFileMode)
+	switch {
+	case errors.Is(err, unix.ELOOP):
+		return nil, fmt.Errorf("%s is a symbolic link; refusing to use it", path)
+	case errors.Is(err, unix.ENXIO): // a FIFO that nobody reads, opened to write
+		return nil, fmt.Errorf("%s is not a regular file or a character device; refusing to use it", path)
+	case err != nil:
+		return nil, err
+	}
+	var st unix.Stat_t
+	err = unix.Fstat(int(f.Fd()), &st)
+	switch {
+	case err != nil:
+		err = &os.PathError{Op: "stat", Path: path, Err: err}
+	case st.Mode&unix.S_IFMT == unix.S_IFREG && st.Nlink > 1:
+		err = fmt.Errorf("%s has %d hard links; refusing to write to a file that has another name", path, st.Nlink)
+	case st.Mode&unix.S_IFMT != unix.S_IFREG && st.Mode&unix.S_IFMT != unix.S_IFCHR:
+		err = fmt.Errorf("%s is not a regular file or a character device; refusing to use it", path)
+	default:
+		// Blocking again, as standard I/O is expected to be.
+		_, err = unix.FcntlInt(f.Fd(), unix.F_SETFL, flag&^unix.O_NONBLOCK)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }

@@ -8,60 +8,76 @@ import (
 	"syscall"
 )
 
-// dropPrivileges switches to userName and groupName (names or numeric ids)
-// for good: supplementary groups, then the group, then the user (daemon(7),
-// step 13). With a user, the supplementary groups are those initgroups(3)
-// would set: the group (by default the user's primary group) and the groups
-// that list the user; with only a group, that group alone. Go's syscall package changes the ids of every
-// thread, not only the calling one. A process that is not root succeeds only
-// if it already runs as that user and group.
-func dropPrivileges(userName, groupName string) error {
+// credentials are the ids a daemon switches to (daemon(7), step 13).
+type credentials struct {
+	user, group string // as configured, for messages
+	uid         int    // -1: keep the user
+	gid         int
+	groups      []int // supplementary groups
+}
+
+// lookupCredentials resolves userName and groupName (names or numeric ids).
+// With a user, the supplementary groups are those initgroups(3) would set:
+// the group (by default the user's primary group) and the groups that list
+// the user; with only a group, that group alone. It returns nil if neither
+// is set.
+func lookupCredentials(userName, groupName string) (*credentials, error) {
 	if userName == "" && groupName == "" {
-		return nil
+		return nil, nil
 	}
-	uid, gid := -1, -1
+	c := &credentials{user: userName, group: groupName, uid: -1, gid: -1}
 	var user account
 	if userName != "" {
 		var err error
 		if user, err = lookupUser(userName); err != nil {
-			return err
+			return nil, err
 		}
-		uid, gid = user.uid, user.gid
+		c.uid, c.gid = user.uid, user.gid
 	}
 	if groupName != "" {
 		g, err := lookupGroup(groupName)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		gid = g
+		c.gid = g
 	}
-	if gid < 0 {
-		return fmt.Errorf("user %s has no entry in %s, so no group: choose one with group", userName, passwdFile)
+	if c.gid < 0 {
+		return nil, fmt.Errorf("user %s has no entry in %s, so no group: choose one with group", userName, passwdFile)
 	}
-	groups := []int{gid}
+	c.groups = []int{c.gid}
 	if userName != "" {
 		var err error
-		if groups, err = supplementaryGroups(user.name, gid); err != nil {
-			return fmt.Errorf("groups of user %s: %w", userName, err)
+		if c.groups, err = supplementaryGroups(user.name, c.gid); err != nil {
+			return nil, fmt.Errorf("groups of user %s: %w", userName, err)
 		}
 	}
-	// A service manager may have switched already (systemd's User=): then
-	// there is nothing left to drop, and no privilege to do it with.
+	return c, nil
+}
+
+// apply switches to c for good: supplementary groups, then the group, then
+// the user. Go's syscall package changes the ids of every thread, not only
+// the calling one. A process that is not root succeeds only if it already
+// runs as that user and group, as under systemd's User=. A nil c does
+// nothing.
+func (c *credentials) apply() error {
+	if c == nil {
+		return nil
+	}
 	if euid := os.Geteuid(); euid != 0 {
-		if (uid < 0 || uid == euid) && gid == os.Getegid() {
+		if (c.uid < 0 || c.uid == euid) && c.gid == os.Getegid() {
 			return nil
 		}
-		return fmt.Errorf("switching to user %q, group %q: not running as root", userName, groupName)
+		return fmt.Errorf("switching to user %q, group %q: not running as root", c.user, c.group)
 	}
-	if err := syscall.Setgroups(groups); err != nil {
-		return fmt.Errorf("setgroups %v: %w", groups, err)
+	if err := syscall.Setgroups(c.groups); err != nil {
+		return fmt.Errorf("setgroups %v: %w", c.groups, err)
 	}
-	if err := syscall.Setgid(gid); err != nil {
-		return fmt.Errorf("setgid %d: %w", gid, err)
+	if err := syscall.Setgid(c.gid); err != nil {
+		return fmt.Errorf("setgid %d: %w", c.gid, err)
 	}
-	if uid >= 0 {
-		if err := syscall.Setuid(uid); err != nil {
-			return fmt.Errorf("setuid %d: %w", uid, err)
+	if c.uid >= 0 {
+		if err := syscall.Setuid(c.uid); err != nil {
+			return fmt.Errorf("setuid %d: %w", c.uid, err)
 		}
 	}
 	return nil
