@@ -293,6 +293,57 @@ func (h *harness) mark(line string) {
 	fmt.Fprintln(f, line)
 }
 
+// openToOthers lets another user (nobody, in the privilege tests) reach the
+// harness's directory and report to its events FIFO.
+func (h *harness) openToOthers() {
+	h.t.Helper()
+	for p, mode := range map[string]os.FileMode{filepath.Dir(h.dir): 0o755, h.dir: 0o777, h.fifo: 0o666} {
+		if err := os.Chmod(p, mode); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+}
+
+// refusedStart runs a launcher that is expected to fail, and fails the test
+// if it has not returned within 30 seconds: a refusal must not block.
+func (h *harness) refusedStart() (string, error) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := h.command("launcher")
+	launcher := exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
+	launcher.Env = cmd.Env
+	out, err := launcher.CombinedOutput()
+	if ctx.Err() != nil {
+		h.t.Fatalf("start blocked: %v\n%s", ctx.Err(), out)
+	}
+	return string(out), err
+}
+
+// startRunner starts a foreground daemon, which the test ends, and returns
+// what it writes.
+func (h *harness) startRunner(cmd *exec.Cmd) *strings.Builder {
+	h.t.Helper()
+	out := new(strings.Builder)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { endProcess(h.t, cmd.Process.Pid) })
+	return out
+}
+
+// stopRunner ends a foreground daemon as a service manager would, with
+// SIGTERM, and checks that it stopped cleanly.
+func (h *harness) stopRunner(cmd *exec.Cmd, out fmt.Stringer) {
+	h.t.Helper()
+	cmd.Process.Signal(unix.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		h.t.Fatalf("runner: %v\n%s", err, out)
+	}
+	h.waitEvent("serve cancelled")
+}
+
 // eventsUntil returns the events before the line last.
 func (h *harness) eventsUntil(last string) []string {
 	h.t.Helper()
@@ -378,14 +429,27 @@ type procStat struct {
 
 func readStat(t *testing.T, pid int) procStat {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := parseStat(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st
+}
+
+// parseStat reads /proc/PID/stat, counting fields after the parenthesised
+// command name, which may hold spaces.
+func parseStat(pid int) (procStat, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return procStat{}, err
+	}
 	s := string(b)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 5 {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+	}
 	n := func(i int) int { v, _ := strconv.Atoi(f[i]); return v }
-	return procStat{state: f[0], ppid: n(1), pgrp: n(2), sid: n(3), ttyNr: n(4)}
+	return procStat{state: f[0], ppid: n(1), pgrp: n(2), sid: n(3), ttyNr: n(4)}, nil
 }
 
 // statusField returns a field of /proc/PID/status.
@@ -680,6 +744,14 @@ func TestInitFailure(t *testing.T) {
 
 // processesWithEnv lists the live processes whose environment holds kv.
 func processesWithEnv(kv string) []int {
+	return processes(func(pid int, st procStat) bool {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		return err == nil && st.state != "Z" && strings.Contains("\x00"+string(b), "\x00"+kv+"\x00")
+	})
+}
+
+// processes lists the processes in /proc for which match is true.
+func processes(match func(pid int, st procStat) bool) []int {
 	entries, _ := os.ReadDir("/proc")
 	var pids []int
 	for _, e := range entries {
@@ -687,11 +759,7 @@ func processesWithEnv(kv string) []int {
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-		if err != nil || !strings.Contains("\x00"+string(b), "\x00"+kv+"\x00") {
-			continue
-		}
-		if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && !strings.Contains(string(stat), ") Z ") {
+		if st, err := parseStat(pid); err == nil && match(pid, st) {
 			pids = append(pids, pid)
 		}
 	}
@@ -829,12 +897,7 @@ func TestSymlinkedPIDFile(t *testing.T) {
 func TestRun(t *testing.T) {
 	h := newHarness(t)
 	cmd := h.command("runner")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { endProcess(t, cmd.Process.Pid) })
+	out := h.startRunner(cmd)
 	h.waitEvent("init")
 	if got, err := daemon.Status(h.daemonConfig()); err != nil || got != cmd.Process.Pid {
 		t.Errorf("Status of a foreground daemon = %d, %v; want %d, nil", got, err, cmd.Process.Pid)
@@ -842,11 +905,7 @@ func TestRun(t *testing.T) {
 	if st := readStat(t, cmd.Process.Pid); st.ppid != os.Getpid() {
 		t.Errorf("run detached: parent %d, want the test %d", st.ppid, os.Getpid())
 	}
-	cmd.Process.Signal(unix.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("runner: %v\n%s", err, out.String())
-	}
-	h.waitEvent("serve cancelled")
+	h.stopRunner(cmd, out)
 }
 
 // TestCrashOutputInLogFile makes Serve panic in a daemon with a log file:
@@ -890,11 +949,7 @@ func TestDropPrivileges(t *testing.T) {
 	h.config["WorkDir"] = "/" // the test's own directory is private
 	h.config["User"] = "nobody"
 	h.config["Group"] = "nogroup"
-	for p, mode := range map[string]os.FileMode{filepath.Dir(h.dir): 0o755, h.dir: 0o755, h.fifo: 0o666} {
-		if err := os.Chmod(p, mode); err != nil {
-			t.Fatal(err)
-		}
-	}
+	h.openToOthers()
 	pid, _ := h.start(regainEnv + "=1")
 	h.waitEvent("cannot regain root: operation not permitted")
 	h.waitEvent("init")
@@ -935,26 +990,13 @@ func TestDropPrivilegesAlreadyDone(t *testing.T) {
 	if err := os.WriteFile(exe, bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for p, mode := range map[string]os.FileMode{filepath.Dir(h.dir): 0o755, h.dir: 0o755, h.fifo: 0o666} {
-		if err := os.Chmod(p, mode); err != nil {
-			t.Fatal(err)
-		}
-	}
+	h.openToOthers()
 	cmd := h.command("runner")
 	cmd.Path, cmd.Args[0] = exe, exe
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { endProcess(t, cmd.Process.Pid) })
+	out := h.startRunner(cmd)
 	h.waitEvent("init")
-	cmd.Process.Signal(unix.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("runner as nobody: %v\n%s", err, out.String())
-	}
-	h.waitEvent("serve cancelled")
+	h.stopRunner(cmd, out)
 }
 
 // TestSymlinkedLogFile plants a symbolic link where the log file goes, in a

@@ -3,7 +3,6 @@
 package daemon_test
 
 import (
-	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -70,16 +69,8 @@ func TestStalePIDFileReadLocked(t *testing.T) {
 	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := h.command("launcher")
-	launcher := exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
-	launcher.Env = cmd.Env
-	out, err := launcher.CombinedOutput()
-	if ctx.Err() != nil {
-		t.Fatalf("start waited for the read lock: %v\n%s", ctx.Err(), out)
-	}
-	if err == nil || !strings.Contains(string(out), "locked by another program") {
+	out, err := h.refusedStart()
+	if err == nil || !strings.Contains(out, "locked by another program") {
 		t.Errorf("start: %v\n%s\nwant a refusal naming the lock", err, out)
 	}
 	if _, _, err := daemon.Stop(h.daemonConfig(), time.Second); !errors.Is(err, daemon.ErrDead) {
@@ -109,16 +100,8 @@ func TestPlantedLogFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			h.config["LogFile"] = logFile
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			cmd := h.command("launcher")
-			launcher := exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
-			launcher.Env = cmd.Env
-			out, err := launcher.CombinedOutput()
-			if ctx.Err() != nil {
-				t.Fatalf("start blocked: %v\n%s", ctx.Err(), out)
-			}
-			if err == nil || !strings.Contains(string(out), tc.want) {
+			out, err := h.refusedStart()
+			if err == nil || !strings.Contains(out, tc.want) {
 				t.Errorf("start: %v\n%s\nwant a refusal (%s)", err, out, tc.want)
 			}
 			if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
@@ -163,11 +146,7 @@ func TestLogRotationAsUser(t *testing.T) {
 		t.Skip("needs root to switch users; CI runs as root")
 	}
 	h := newHarness(t)
-	for p, mode := range map[string]os.FileMode{filepath.Dir(h.dir): 0o755, h.dir: 0o777, h.fifo: 0o666} {
-		if err := os.Chmod(p, mode); err != nil {
-			t.Fatal(err)
-		}
-	}
+	h.openToOthers()
 	logFile := filepath.Join(h.dir, "testd.log")
 	h.config["LogFile"] = logFile
 	h.config["User"] = "nobody"

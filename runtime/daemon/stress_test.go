@@ -4,7 +4,6 @@ package daemon_test
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -115,24 +114,7 @@ func TestStartStopCycles(t *testing.T) {
 // zombieChildren lists the test process's children that have exited but
 // not been reaped.
 func zombieChildren() []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) > 1 && f[0] == "Z" && f[1] == strconv.Itoa(os.Getpid()) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+	return processes(func(_ int, st procStat) bool { return st.state == "Z" && st.ppid == os.Getpid() })
 }
 
 // TestTerminalHangup starts the daemon from a shell on a terminal and then

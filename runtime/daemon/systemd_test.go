@@ -53,12 +53,7 @@ func TestRunUnderSystemd(t *testing.T) {
 	}
 	defer conn.Close()
 	cmd := h.command("runner", "NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=100000")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { endProcess(t, cmd.Process.Pid) })
+	out := h.startRunner(cmd)
 
 	// recv returns the next datagram.
 	recv := func() string {
@@ -128,12 +123,7 @@ func TestRunSocketActivated(t *testing.T) {
 	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, runner.Path, "-test.run=^$")
 	cmd.Env = runner.Env
 	cmd.ExtraFiles = []*os.File{lnFile}
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { endProcess(t, cmd.Process.Pid) })
+	out := h.startRunner(cmd)
 	h.waitEvent("init")
 	c, err := net.DialTimeout("tcp", ln.Addr().String(), 10*time.Second)
 	if err != nil {
