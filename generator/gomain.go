@@ -59,7 +59,7 @@ foreground, for debugging, containers and service managers.`, o.Name)))
 	// const usage = `usage: ` + name + ` command [flags]
 	//
 	// commands:
-	//   start    detach, wait until the daemon is ready, print its pid
+	//   start    detach, wait until the daemon is ready (--start-timeout), print its pid
 	//   ...
 	// flags:
 	// `
@@ -67,7 +67,7 @@ foreground, for debugging, containers and service managers.`, o.Name)))
 	f.Const().Id("usage").Op("=").Add(rawString("usage: ")).Op("+").Id("name").Op("+").Add(rawString(` command [flags]
 
 commands:
-  start    detach, wait until the daemon is ready, print its pid
+  start    detach, wait until the daemon is ready (--start-timeout), print its pid
   stop     send SIGTERM, wait for the daemon to exit, SIGKILL after --timeout
   restart  stop the daemon if it is running, then start it
   status   print whether the daemon runs (exit 0 running, 1 dead, 3 stopped)
@@ -82,6 +82,7 @@ flags:
 	//	flags := flag.NewFlagSet(name, flag.ContinueOnError)
 	//	...
 	//	cfg := config(*pidFile)
+	//	cfg.StartTimeout = *startTimeout
 	//	svc := daemon.Service{Init: initService, Serve: serve, Reload: reload}
 	//	switch command {
 	//	case "start":
@@ -109,6 +110,9 @@ flags:
 		),
 		jen.Id("timeout").Op(":=").Add(flags.Clone()).Dot("Duration").Call(
 			jen.Lit("timeout"), jen.Qual(d, "DefaultStopTimeout"), jen.Lit("how long stop waits before it sends SIGKILL"),
+		),
+		jen.Id("startTimeout").Op(":=").Add(flags.Clone()).Dot("Duration").Call(
+			jen.Lit("start-timeout"), jen.Qual(d, "DefaultStartTimeout"), jen.Lit("how long start waits for the daemon to be ready before it kills it (0: no limit)"),
 		),
 		jen.If(jen.Len(jen.Id("args")).Op("==").Lit(0)).Block(
 			flags.Clone().Dot("Usage").Call(),
@@ -139,6 +143,7 @@ flags:
 		),
 		jen.Line(),
 		jen.Id("cfg").Op(":=").Id("config").Call(jen.Op("*").Id("pidFile")),
+		jen.Id("cfg").Dot("StartTimeout").Op("=").Op("*").Id("startTimeout"),
 		jen.Id("svc").Op(":=").Qual(d, "Service").Values(
 			jen.Id("Init").Op(":").Id("initService"),
 			jen.Id("Serve").Op(":").Id("serve"),

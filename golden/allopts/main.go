@@ -41,7 +41,7 @@ func main() {
 const usage = `usage: ` + name + ` command [flags]
 
 commands:
-  start    detach, wait until the daemon is ready, print its pid
+  start    detach, wait until the daemon is ready (--start-timeout), print its pid
   stop     send SIGTERM, wait for the daemon to exit, SIGKILL after --timeout
   restart  stop the daemon if it is running, then start it
   status   print whether the daemon runs (exit 0 running, 1 dead, 3 stopped)
@@ -61,6 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	pidFile := flags.String("pidfile", defaultPIDFile, "`path` of the pidfile")
 	timeout := flags.Duration("timeout", daemon.DefaultStopTimeout, "how long stop waits before it sends SIGKILL")
+	startTimeout := flags.Duration("start-timeout", daemon.DefaultStartTimeout, "how long start waits for the daemon to be ready before it kills it (0: no limit)")
 	if len(args) == 0 {
 		flags.Usage()
 		return exitUsage
@@ -83,6 +84,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	cfg := config(*pidFile)
+	cfg.StartTimeout = *startTimeout
 	svc := daemon.Service{Init: initService, Serve: serve, Reload: reload}
 	switch command {
 	case "start":

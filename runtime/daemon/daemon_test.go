@@ -103,6 +103,8 @@ func testConfig() daemon.Config {
 			cfg.User = v
 		case "Group":
 			cfg.Group = v
+		case "StartTimeout":
+			cfg.StartTimeout, _ = time.ParseDuration(v)
 		}
 	}
 	if os.Getenv(ignoreEnv) != "" {

@@ -170,3 +170,29 @@ func TestLogRotationAsUser(t *testing.T) {
 		t.Errorf("the reload was logged to the rotated file:\n%s", rotated)
 	}
 }
+
+// TestStartTimeout holds the daemon in Init past the start timeout: start
+// must give up, and leave neither the daemon nor its pidfile.
+func TestStartTimeout(t *testing.T) {
+	h := newHarness(t)
+	if err := unix.Mkfifo(h.fifo+".go", 0o600); err != nil { // Init waits on it for ever
+		t.Fatal(err)
+	}
+	h.config["StartTimeout"] = "300ms"
+	token := "DAEMONTEST_TOKEN=" + strconv.Itoa(os.Getpid()) + "-" + t.Name()
+	h.env = append(h.env, initEnv+"=wait", token)
+	out, err := h.refusedStart()
+	if err == nil || !strings.Contains(out, "was not ready within 300ms, so it was killed") {
+		t.Errorf("start: %v\n%s\nwant it to give up after the timeout", err, out)
+	}
+	h.waitEvent("init waiting")
+	if pids := processesWithEnv(token); len(pids) > 0 {
+		for _, pid := range pids {
+			endProcess(t, pid)
+		}
+		t.Errorf("processes left behind: %v", pids)
+	}
+	if _, err := os.Lstat(h.pidFile()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("pidfile left behind: %v", err)
+	}
+}

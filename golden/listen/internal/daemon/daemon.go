@@ -64,6 +64,11 @@ type Config struct {
 	// If Env is non-nil, the daemon's environment is exactly Env; otherwise
 	// the daemon inherits the environment of the process that called Start.
 	Env []string
+
+	// If StartTimeout is positive, Start waits at most that long for the
+	// daemon to be ready; then it kills the daemon, removes its pidfile and
+	// returns an error. If it is zero, Start waits as long as Init takes.
+	StartTimeout time.Duration
 }
 
 // Service is the code the daemon runs. Every field may be nil.
@@ -101,6 +106,10 @@ var (
 // DefaultStopTimeout is how long Stop waits after SIGTERM before it sends
 // SIGKILL, when its caller has no opinion.
 const DefaultStopTimeout = 10 * time.Second
+
+// DefaultStartTimeout is a StartTimeout for callers with no opinion: 90
+// seconds, systemd's default TimeoutStartSec=.
+const DefaultStartTimeout = 90 * time.Second
 
 // check refuses a Config whose paths are relative: the processes of a start
 // have different working directories (the daemon's is WorkDir), so a

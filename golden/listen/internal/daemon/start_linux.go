@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,6 +22,7 @@ import (
 // A process that reports a failure exits, and the launcher waits until it
 // has, so that a failed Start leaves no process behind.
 const (
+	msgStarted = "STARTED" // the daemon runs; sent first, on a line of its own
 	msgReady   = "READY"   // Init returned nil
 	msgRunning = "RUNNING" // then the pid of the daemon that holds the pidfile
 	msgError   = "ERROR"   // then errorPayload: the error that ended start-up
@@ -87,14 +89,58 @@ func launch(cfg Config) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	msg, readErr := io.ReadAll(r)
+	if cfg.StartTimeout > 0 {
+		if err := r.SetReadDeadline(time.Now().Add(cfg.StartTimeout)); err != nil {
+			return 0, err
+		}
+	}
+	data, readErr := io.ReadAll(r)
+	daemonPID, msg := startedPID(string(data))
+	if errors.Is(readErr, os.ErrDeadlineExceeded) {
+		// The session leader is this process's unreaped child, so its pid
+		// cannot have been reused; it has normally exited already.
+		unix.Kill(pid, unix.SIGKILL)
+		reap(pid)
+		return 0, abandonStart(cfg, daemonPID)
+	}
 	if err := reap(pid); err != nil {
 		return 0, err
 	}
 	if readErr != nil {
 		return 0, fmt.Errorf("reading the daemon's readiness: %w", readErr)
 	}
-	return parseReadiness(cfg, string(msg), pid)
+	return parseReadiness(cfg, msg, pid)
+}
+
+// startedPID takes the daemon's first line, which gives its pid, from msg.
+func startedPID(msg string) (int, string) {
+	line, rest, ok := strings.Cut(msg, "\n")
+	word, pidText, _ := strings.Cut(line, " ")
+	pid, err := strconv.Atoi(pidText)
+	if !ok || word != msgStarted || err != nil {
+		return 0, msg
+	}
+	return pid, rest
+}
+
+// abandonStart ends a start-up that took longer than cfg.StartTimeout:
+// it kills the daemon, if it got as far as saying its pid, and removes its
+// pidfile, so that a failed start leaves nothing behind.
+func abandonStart(cfg Config, pid int) error {
+	if pid > 0 {
+		if pidfd, err := unix.PidfdOpen(pid, 0); err == nil {
+			unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+			waitExit(pidfd, killWait)
+			unix.Close(pidfd)
+		}
+	}
+	if cfg.PIDFile != "" {
+		removeStalePIDFile(cfg.PIDFile)
+	}
+	if pid > 0 {
+		return fmt.Errorf("the daemon (pid %d) was not ready within %v, so it was killed; raise the start timeout if its start-up takes that long", pid, cfg.StartTimeout)
+	}
+	return fmt.Errorf("no daemon started within %v", cfg.StartTimeout)
 }
 
 // parseReadiness turns the daemon's message into Start's results. reaped is
@@ -249,6 +295,7 @@ func reap(pid int) error {
 // readiness on ready, and returns the status to exit with.
 func runDaemon(cfg Config, svc Service, ready *os.File) int {
 	setCloseOnExec(readyFD)
+	fmt.Fprintf(ready, "%s %d\n", msgStarted, os.Getpid())
 	report := func(word, payload string) {
 		fmt.Fprintf(ready, "%s %d %s", word, os.Getpid(), payload)
 		ready.Close()
