@@ -45,6 +45,7 @@ import (
 	"time"
 
 	"github.com/gendaemon/gendaemon/bench/internal/pidfd"
+	"github.com/gendaemon/gendaemon/bench/internal/stats"
 )
 
 func main() {
@@ -262,7 +263,7 @@ func once(o options, c command, round, null int) (float64, error) {
 	defer syscall.Close(fd)
 	_, t1, err := pidfd.Wait([]int{fd}, o.timeout)
 	if err != nil {
-		killWait(fd, pid)
+		pidfd.KillWait(fd, pid)
 		return 0, fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
 	}
 	var ws syscall.WaitStatus
@@ -270,7 +271,7 @@ func once(o options, c command, round, null int) (float64, error) {
 		return 0, err
 	}
 	if !ws.Exited() || ws.ExitStatus() != 0 {
-		return 0, fmt.Errorf("%s: %s", strings.Join(argv, " "), waitString(ws))
+		return 0, fmt.Errorf("%s: %s", strings.Join(argv, " "), pidfd.WaitString(ws))
 	}
 	if c.cleanup != nil {
 		if err := c.cleanup(round); err != nil {
@@ -280,30 +281,15 @@ func once(o options, c command, round, null int) (float64, error) {
 	return float64(t1.Sub(t0)) / 1e6, nil
 }
 
-// killWait kills the process behind fd and reaps it.
-func killWait(fd, pid int) {
-	_ = pidfd.Signal(fd, syscall.SIGKILL)
-	_, _, _ = pidfd.Wait([]int{fd}, 5*time.Second)
-	var ws syscall.WaitStatus
-	_, _ = syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
-}
-
-func waitString(ws syscall.WaitStatus) string {
-	if ws.Signaled() {
-		return "killed by " + ws.Signal().String()
-	}
-	return "exit status " + strconv.Itoa(ws.ExitStatus())
-}
-
 func report(w io.Writer, o options, cmds []command, samples [][]float64) {
 	target := float64(o.target) / 1e6
-	version := quantile(samples[1], 0.5)
+	version := stats.Quantile(samples[1], 0.5)
 	fmt.Fprintf(w, "## CLI latency (ms; %d runs per command, interleaved; fork → exit)\n\n", o.runs)
 	fmt.Fprintln(w, "| command | median | p90 | min | ÷ --version | − --version | target | verdict |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---|---|")
 	missed := 0
 	for i, c := range cmds {
-		med := quantile(samples[i], 0.5)
+		med := stats.Quantile(samples[i], 0.5)
 		tgt, verdict := "-", "-"
 		if c.targeted {
 			tgt, verdict = fmt.Sprintf("≤ %.0f ms median", target), "PASS"
@@ -313,7 +299,7 @@ func report(w io.Writer, o options, cmds []command, samples [][]float64) {
 			}
 		}
 		fmt.Fprintf(w, "| %s | %.2f | %.2f | %.2f | %.2f | %+.2f | %s | %s |\n", c.name,
-			med, quantile(samples[i], 0.9), slices.Min(samples[i]), med/version, med-version, tgt, verdict)
+			med, stats.Quantile(samples[i], 0.9), slices.Min(samples[i]), med/version, med-version, tgt, verdict)
 	}
 	fmt.Fprintln(w)
 	if missed == 0 {
@@ -321,23 +307,4 @@ func report(w io.Writer, o options, cmds []command, samples [][]float64) {
 	} else {
 		fmt.Fprintf(w, "%d command(s) over %.0f ms median: MISS\n", missed, target)
 	}
-}
-
-// quantile is the nearest-rank quantile q of xs; the median of an even
-// count is the mean of the middle two.
-func quantile(xs []float64, q float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if q == 0.5 {
-		if n%2 == 1 {
-			return s[n/2]
-		}
-		return (s[n/2-1] + s[n/2]) / 2
-	}
-	i := int(q*float64(n)+0.999999) - 1
-	return s[min(max(i, 0), n-1)]
 }

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/gendaemon/gendaemon/bench/internal/pidfd"
+	"github.com/gendaemon/gendaemon/bench/internal/stats"
 )
 
 func main() {
@@ -321,15 +322,15 @@ func report(w io.Writer, o options, gd, base []measure) error {
 	fmt.Fprintln(w, "| measure | gendaemon | baseline | ratio | target | verdict |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---|---|")
 	fmt.Fprintf(w, "| context switches per window, all threads | %.0f | %.0f | %s | ≤ baseline + %.0f (no periodic wake-ups of its own) | %s |\n",
-		gSw, bSw, ratio(gSw, bSw), o.wakeSlack, verdict(gSw <= bSw+o.wakeSlack))
-	fmt.Fprintf(w, "| threads | %.0f | %.0f | %s | - | - |\n", medianOf(gd, th), medianOf(base, th), ratio(medianOf(gd, th), medianOf(base, th)))
-	fmt.Fprintf(w, "| VmRSS | %s | %s | %s | ≤ %s | %s |\n", mib(int64(gRSS)), mib(int64(bRSS)), ratio(gRSS, bRSS),
+		gSw, bSw, stats.Ratio(gSw, bSw), o.wakeSlack, verdict(gSw <= bSw+o.wakeSlack))
+	fmt.Fprintf(w, "| threads | %.0f | %.0f | %s | - | - |\n", medianOf(gd, th), medianOf(base, th), stats.Ratio(medianOf(gd, th), medianOf(base, th)))
+	fmt.Fprintf(w, "| VmRSS | %s | %s | %s | ≤ %s | %s |\n", mib(int64(gRSS)), mib(int64(bRSS)), stats.Ratio(gRSS, bRSS),
 		mib(o.rssTarget), verdict(gRSS <= float64(o.rssTarget)))
 	fmt.Fprintf(w, "| binary, -ldflags='-s -w' -trimpath | %s | %s | %s | ≤ %.2f MB | %s |\n", mb(sz[0]), mb(sz[1]),
-		ratio(float64(sz[0]), float64(sz[1])), float64(o.sizeTarget)/1e6, verdict(sz[0] <= o.sizeTarget))
+		stats.Ratio(float64(sz[0]), float64(sz[1])), float64(o.sizeTarget)/1e6, verdict(sz[0] <= o.sizeTarget))
 	for i := 2; i < len(sizes); i++ {
 		fmt.Fprintf(w, "| binary, %s (diagnostic) | %s | - | %s | ≤ %.2f MB | %s |\n", sizes[i].name, mb(sz[i]),
-			ratio(float64(sz[i]), float64(sz[1])), float64(o.sizeTarget)/1e6, verdict(sz[i] <= o.sizeTarget))
+			stats.Ratio(float64(sz[i]), float64(sz[1])), float64(o.sizeTarget)/1e6, verdict(sz[i] <= o.sizeTarget))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "threads that switched during a window (tid name: switches), per run:")
@@ -356,10 +357,3 @@ func tasks(m measure) string {
 }
 
 func mb(b int64) string { return fmt.Sprintf("%.2f MB (%.2f MiB)", float64(b)/1e6, float64(b)/(1<<20)) }
-
-func ratio(a, b float64) string {
-	if b <= 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%.2f", a/b)
-}

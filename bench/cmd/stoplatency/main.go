@@ -23,13 +23,13 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/gendaemon/gendaemon/bench/internal/pidfd"
+	"github.com/gendaemon/gendaemon/bench/internal/stats"
 )
 
 func main() {
@@ -120,7 +120,7 @@ func once(o options, m method, null int) (sample, error) {
 	}
 	defer syscall.Close(dfd)
 	// Whatever happens below, the daemon does not outlive this function.
-	defer killWait(dfd, pid)
+	defer pidfd.KillWait(dfd, pid)
 
 	argv := m.argv(pid)
 	t0 := time.Now()
@@ -133,7 +133,7 @@ func once(o options, m method, null int) (sample, error) {
 		return sample{}, err
 	}
 	defer syscall.Close(cfd)
-	defer killWait(cfd, cpid)
+	defer pidfd.KillWait(cfd, cpid)
 
 	var tExit, tRet time.Time
 	deadline := t0.Add(o.timeout)
@@ -165,7 +165,7 @@ func once(o options, m method, null int) (sample, error) {
 		return sample{}, err
 	}
 	if !ws.Exited() || ws.ExitStatus() != 0 {
-		return sample{}, fmt.Errorf("%s: %v", strings.Join(argv, " "), waitString(ws))
+		return sample{}, fmt.Errorf("%s: %v", strings.Join(argv, " "), pidfd.WaitString(ws))
 	}
 	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
 	return sample{
@@ -188,7 +188,7 @@ func runCmd(argv []string, null int, timeout time.Duration) error {
 	}
 	defer syscall.Close(fd)
 	if _, _, err := pidfd.Wait([]int{fd}, timeout); err != nil {
-		killWait(fd, pid)
+		pidfd.KillWait(fd, pid)
 		return err
 	}
 	var ws syscall.WaitStatus
@@ -196,28 +196,9 @@ func runCmd(argv []string, null int, timeout time.Duration) error {
 		return err
 	}
 	if !ws.Exited() || ws.ExitStatus() != 0 {
-		return errors.New(waitString(ws))
+		return errors.New(pidfd.WaitString(ws))
 	}
 	return nil
-}
-
-// killWait ends the process behind fd, if it still runs, and reaps it if
-// it is a child of this process.
-func killWait(fd, pid int) {
-	if ready, _, err := pidfd.Wait([]int{fd}, 0); err == nil && ready[0] {
-		return
-	}
-	_ = pidfd.Signal(fd, syscall.SIGKILL)
-	_, _, _ = pidfd.Wait([]int{fd}, 5*time.Second)
-	var ws syscall.WaitStatus
-	_, _ = syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
-}
-
-func waitString(ws syscall.WaitStatus) string {
-	if ws.Signaled() {
-		return "killed by " + ws.Signal().String()
-	}
-	return "exit status " + strconv.Itoa(ws.ExitStatus())
 }
 
 func report(w io.Writer, o options, methods []method, samples [][]sample) {
@@ -236,9 +217,9 @@ func report(w io.Writer, o options, methods []method, samples [][]sample) {
 				coincident++
 			}
 		}
-		med[i] = [3]float64{quantile(total, 0.5), quantile(gap, 0.5), quantile(exit, 0.5)}
+		med[i] = [3]float64{stats.Quantile(total, 0.5), stats.Quantile(gap, 0.5), stats.Quantile(exit, 0.5)}
 		fmt.Fprintf(w, "| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %d/%d |\n", m.name,
-			med[i][0], quantile(total, 0.9), med[i][1], quantile(gap, 0.9), med[i][2], coincident, len(samples[i]))
+			med[i][0], stats.Quantile(total, 0.9), med[i][1], stats.Quantile(gap, 0.9), med[i][2], coincident, len(samples[i]))
 	}
 	fmt.Fprintln(w)
 	gap := med[0][1]
@@ -249,33 +230,7 @@ func report(w io.Writer, o options, methods []method, samples [][]sample) {
 	fmt.Fprintln(w, "| measure | gendaemon | baseline | ratio | target | verdict |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---|")
 	fmt.Fprintf(w, "| daemon exit → stop returns (median) | %.2f ms | %.2f ms | %s | ≤ %.0f ms | %s |\n",
-		gap, med[1][1], ratio(gap, med[1][1]), float64(o.target)/1e6, verdict)
+		gap, med[1][1], stats.Ratio(gap, med[1][1]), float64(o.target)/1e6, verdict)
 	fmt.Fprintf(w, "| stop total (median) | %.2f ms | %.2f ms | %s | - | - |\n",
-		med[0][0], med[1][0], ratio(med[0][0], med[1][0]))
-}
-
-func ratio(a, b float64) string {
-	if b <= 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%.2f", a/b)
-}
-
-// quantile is the nearest-rank quantile q of xs; the median of an even
-// count is the mean of the middle two.
-func quantile(xs []float64, q float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if q == 0.5 {
-		if n%2 == 1 {
-			return s[n/2]
-		}
-		return (s[n/2-1] + s[n/2]) / 2
-	}
-	i := int(q*float64(n)+0.999999) - 1
-	return s[min(max(i, 0), n-1)]
+		med[0][0], med[1][0], stats.Ratio(med[0][0], med[1][0]))
 }

@@ -4,6 +4,7 @@ package pidfd
 
 import (
 	"errors"
+	"strconv"
 	"syscall"
 	"time"
 	"unsafe"
@@ -82,4 +83,23 @@ func Wait(fds []int, timeout time.Duration) ([]bool, time.Time, error) {
 		}
 		return ready, now, nil
 	}
+}
+
+// KillWait makes sure the child pid behind fd is gone: unless it has exited
+// already, it sends SIGKILL and waits up to 5 seconds; then it reaps pid.
+func KillWait(fd, pid int) {
+	if ready, _, err := Wait([]int{fd}, 0); err != nil || !ready[0] {
+		_ = Signal(fd, syscall.SIGKILL)
+		_, _, _ = Wait([]int{fd}, 5*time.Second)
+	}
+	var ws syscall.WaitStatus
+	_, _ = syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
+}
+
+// WaitString describes how a process ended.
+func WaitString(ws syscall.WaitStatus) string {
+	if ws.Signaled() {
+		return "killed by " + ws.Signal().String()
+	}
+	return "exit status " + strconv.Itoa(ws.ExitStatus())
 }
