@@ -15,7 +15,8 @@ const killWait = 5 * time.Second
 
 // Status returns the pid of the running daemon. It returns ErrNotRunning if
 // there is no pidfile, ErrDead if there is one that no process has locked,
-// and another error if the pidfile cannot be read.
+// and another error if the pidfile cannot be read or is locked by a process
+// other than the one it names.
 func Status(cfg Config) (pid int, err error) {
 	if err := cfg.check(); err != nil {
 		return 0, err

@@ -125,6 +125,15 @@ func TestRelativePaths(t *testing.T) {
 		if err := daemon.Run(cfg, daemon.Service{}); err == nil || !strings.Contains(err.Error(), "not an absolute path") {
 			t.Errorf("Run(%+v) = %v, want a refusal of the relative path", cfg, err)
 		}
+		if _, err := daemon.Start(cfg, daemon.Service{}); err == nil || !strings.Contains(err.Error(), "not an absolute path") {
+			t.Errorf("Start(%+v) = %v, want a refusal of the relative path", cfg, err)
+		}
+		if _, _, err := daemon.Stop(cfg, time.Second); err == nil || !strings.Contains(err.Error(), "not an absolute path") {
+			t.Errorf("Stop(%+v) = %v, want a refusal of the relative path", cfg, err)
+		}
+		if _, err := daemon.Reload(cfg); err == nil || !strings.Contains(err.Error(), "not an absolute path") {
+			t.Errorf("Reload(%+v) = %v, want a refusal of the relative path", cfg, err)
+		}
 	}
 }
 
@@ -168,6 +177,58 @@ func TestLogRotationAsUser(t *testing.T) {
 	}
 	if rotated, _ := os.ReadFile(logFile + ".1"); strings.Contains(string(rotated), "msg=reloading") {
 		t.Errorf("the reload was logged to the rotated file:\n%s", rotated)
+	}
+}
+
+// TestStartTimeoutEarly gives start so little time that it gives up before
+// the daemon has even started, at every point of the start-up: whatever
+// had started must be killed, and no pidfile left.
+func TestStartTimeoutEarly(t *testing.T) {
+	for i := range 10 {
+		h := newHarness(t)
+		h.config["StartTimeout"] = "1ms"
+		token := "DAEMONTEST_TOKEN=" + strconv.Itoa(os.Getpid()) + "-" + t.Name() + "-" + strconv.Itoa(i)
+		h.env = append(h.env, token)
+		out, err := h.refusedStart()
+		if err == nil && strings.Contains(out, "started ") {
+			h.startedPID(out) // it was quick enough: end it with the test
+			continue
+		}
+		if !strings.Contains(out, "within 1ms") {
+			t.Errorf("start: %v\n%s\nwant it to give up after 1ms", err, out)
+		}
+		if pids := processesWithEnv(token); len(pids) > 0 {
+			for _, pid := range pids {
+				endProcess(t, pid)
+			}
+			t.Errorf("run %d: processes left behind: %v\n%s", i, pids, out)
+		}
+		if _, err := os.Lstat(h.pidFile()); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("run %d: pidfile left behind: %v\n%s", i, err, out)
+		}
+	}
+}
+
+// TestLogDeviceNotGiven uses a character device as the log file of a daemon
+// that switches to nobody: the device must stay root's.
+func TestLogDeviceNotGiven(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make a device and switch users; CI runs as root")
+	}
+	h := newHarness(t)
+	dev := filepath.Join(h.dir, "null")
+	if err := unix.Mknod(dev, unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
+		t.Fatal(err)
+	}
+	h.config["LogFile"] = dev
+	h.config["User"] = "nobody"
+	h.start()
+	var st unix.Stat_t
+	if err := unix.Stat(dev, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Uid != 0 || st.Gid != 0 {
+		t.Errorf("the device used as log file now belongs to %d:%d, want 0:0", st.Uid, st.Gid)
 	}
 }
 

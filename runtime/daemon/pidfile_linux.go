@@ -219,30 +219,40 @@ func runningDaemon(path string) (*os.File, int, error) {
 // checkLockHolder makes sure that pid is the process that took the lock on
 // f. Any user who can read a pidfile can lock it, so a lock alone does not
 // make the pid in the file the daemon's: /proc/locks names the process that
-// took each flock. Without /proc there is nothing to check against.
+// took each flock. A lock that went away meanwhile is ErrDead, as if it had
+// never been seen. Without /proc there is nothing to check against.
 func checkLockHolder(f *os.File, pid int) error {
 	holder, err := flockHolder(f)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
+	if err == nil && holder == pid {
+		return nil
+	}
+	if held, lerr := locked(f); lerr == nil && !held {
+		return ErrDead
+	}
 	if err != nil {
 		return err
 	}
-	if holder != pid {
-		return fmt.Errorf("pidfile %s names pid %d, but pid %d holds its lock; refusing to trust it", f.Name(), pid, holder)
-	}
-	return nil
+	return fmt.Errorf("pidfile %s names pid %d, but pid %d holds its lock; refusing to trust it", f.Name(), pid, holder)
 }
 
 // flockHolder returns the pid of the process that holds the exclusive
 // flock(2) on f, as /proc/locks lists it: "1: FLOCK ADVISORY WRITE pid
-// major:minor:inode 0 EOF", the device numbers in hex.
+// major:minor:inode 0 EOF", the device numbers in hex. /proc/locks names
+// the file system's device, which on btrfs is not the st_dev of the file,
+// so the device comes from the file's mount in /proc/self/mountinfo.
 func flockHolder(f *os.File) (int, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
 		return 0, &os.PathError{Op: "stat", Path: f.Name(), Err: err}
 	}
-	id := fmt.Sprintf("%02x:%02x:%d", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
+	major, minor := unix.Major(st.Dev), unix.Minor(st.Dev)
+	if mj, mn, ok := mountDevice(f); ok {
+		major, minor = mj, mn
+	}
+	id := fmt.Sprintf("%02x:%02x:%d", major, minor, st.Ino)
 	locks, err := os.ReadFile("/proc/locks")
 	if err != nil {
 		return 0, err
@@ -256,6 +266,40 @@ func flockHolder(f *os.File) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("pidfile %s: no exclusive lock on it in /proc/locks", f.Name())
+}
+
+// mountDevice returns the device numbers of the file system f is on, as
+// /proc/self/mountinfo gives them for f's mount (mnt_id in fdinfo).
+func mountDevice(f *os.File) (major, minor uint32, ok bool) {
+	info, err := os.ReadFile("/proc/self/fdinfo/" + strconv.Itoa(int(f.Fd())))
+	if err != nil {
+		return 0, 0, false
+	}
+	var mntID string
+	for line := range strings.Lines(string(info)) {
+		if v, found := strings.CutPrefix(line, "mnt_id:"); found {
+			mntID = strings.TrimSpace(v)
+		}
+	}
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if mntID == "" || err != nil {
+		return 0, 0, false
+	}
+	for line := range strings.Lines(string(mounts)) {
+		// "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw"
+		fields := strings.Fields(line)
+		if len(fields) < 3 || fields[0] != mntID {
+			continue
+		}
+		mj, mn, found := strings.Cut(fields[2], ":")
+		a, err1 := strconv.ParseUint(mj, 10, 32)
+		b, err2 := strconv.ParseUint(mn, 10, 32)
+		if !found || err1 != nil || err2 != nil {
+			return 0, 0, false
+		}
+		return uint32(a), uint32(b), true
+	}
+	return 0, 0, false
 }
 
 // lockHolder returns the pid of the daemon holding the pidfile at path.

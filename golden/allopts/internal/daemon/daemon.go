@@ -66,8 +66,9 @@ type Config struct {
 	Env []string
 
 	// If StartTimeout is positive, Start waits at most that long for the
-	// daemon to be ready; then it kills the daemon, removes its pidfile and
-	// returns an error. If it is zero, Start waits as long as Init takes.
+	// daemon to be ready; then it kills the daemon, and what its Init
+	// started, removes its pidfile and returns an error. If it is zero or
+	// negative, Start waits as long as Init takes.
 	StartTimeout time.Duration
 }
 
@@ -122,7 +123,11 @@ func (cfg Config) check() error {
 		{"log file", cfg.LogFile},
 	} {
 		if p.path != "" && !filepath.IsAbs(p.path) {
-			return fmt.Errorf("%s %q is not an absolute path; use one, such as %q", p.what, p.path, filepath.Join("/", p.path))
+			abs, err := filepath.Abs(p.path)
+			if err != nil {
+				abs = filepath.Join("/", p.path)
+			}
+			return fmt.Errorf("%s %q is not an absolute path; use one, such as %q", p.what, p.path, abs)
 		}
 	}
 	return nil

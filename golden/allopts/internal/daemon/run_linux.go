@@ -173,9 +173,9 @@ func setUp(cfg Config, detached bool) (stop func(), err error) {
 		stop = p.remove
 	}
 	if creds != nil && detached && cfg.LogFile != "" && os.Geteuid() == 0 {
-		if err := unix.Fchown(1, creds.uid, creds.gid); err != nil {
+		if err := giveLogFile(creds); err != nil {
 			stop()
-			return nil, fmt.Errorf("giving %s to user %q: %w", cfg.LogFile, cfg.User, os.NewSyscallError("fchown", err))
+			return nil, fmt.Errorf("giving %s to user %q: %w", cfg.LogFile, cfg.User, err)
 		}
 	}
 	if err := creds.apply(); err != nil {
@@ -183,6 +183,22 @@ func setUp(cfg Config, detached bool) (stop func(), err error) {
 		return nil, err
 	}
 	return stop, nil
+}
+
+// giveLogFile gives the log file on standard output to the user the daemon
+// switches to, so that it can reopen the file after logrotate. Only a
+// regular file with one name that root owns, as the daemon creates it, is
+// given away: never a device such as /dev/console, nor a file that belongs
+// to someone else already.
+func giveLogFile(creds *credentials) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(1, &st); err != nil {
+		return os.NewSyscallError("fstat", err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink != 1 || st.Uid != 0 {
+		return nil
+	}
+	return os.NewSyscallError("fchown", unix.Fchown(1, creds.uid, creds.gid))
 }
 
 // runningError carries the pid of a daemon that already runs.

@@ -62,11 +62,14 @@ func lookupGroup(nameOrID string) (int, error) {
 	defer f.Close()
 	gid := -1
 	err = eachEntry(f, func(fields []string) bool {
-		if fields[0] == nameOrID {
-			gid, _ = strconv.Atoi(fields[2])
+		if fields[0] != nameOrID {
+			return true
+		}
+		if id, err := strconv.Atoi(fields[2]); err == nil && id >= 0 {
+			gid = id
 			return false
 		}
-		return true
+		return true // a malformed entry is no entry
 	})
 	if err != nil {
 		return 0, fmt.Errorf("reading %s: %w", groupFile, err)

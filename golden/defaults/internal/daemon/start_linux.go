@@ -17,12 +17,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The daemon's one message to the launcher, on the readiness pipe: a word,
-// the pid of the process that sends it, a space, and what the word needs.
-// A process that reports a failure exits, and the launcher waits until it
-// has, so that a failed Start leaves no process behind.
+// The messages to the launcher on the readiness pipe. The session leader
+// sends "STARTED pid" on a line of its own once it has started the daemon.
+// The daemon, or the session leader if it failed, then sends one message: a
+// word, the pid of the process that sends it, a space, and what the word
+// needs. A process that reports a failure exits, and the launcher waits
+// until it has, so that a failed Start leaves no process behind.
 const (
-	msgStarted = "STARTED" // the daemon runs; sent first, on a line of its own
+	msgStarted = "STARTED" // then the daemon's pid
 	msgReady   = "READY"   // Init returned nil
 	msgRunning = "RUNNING" // then the pid of the daemon that holds the pidfile
 	msgError   = "ERROR"   // then errorPayload: the error that ended start-up
@@ -95,20 +97,21 @@ func launch(cfg Config) (int, error) {
 		}
 	}
 	data, readErr := io.ReadAll(r)
-	daemonPID, msg := startedPID(string(data))
-	if errors.Is(readErr, os.ErrDeadlineExceeded) {
-		// The session leader is this process's unreaped child, so its pid
-		// cannot have been reused; it has normally exited already.
-		unix.Kill(pid, unix.SIGKILL)
-		reap(pid)
-		return 0, abandonStart(cfg, daemonPID)
-	}
 	if err := reap(pid); err != nil {
 		return 0, err
+	}
+	if errors.Is(readErr, os.ErrDeadlineExceeded) {
+		// The session leader has exited, so the pipe holds its STARTED line
+		// if it got as far as starting the daemon.
+		r.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		rest, _ := io.ReadAll(r)
+		daemonPID, _ := startedPID(string(append(data, rest...)))
+		return 0, abandonStart(cfg, pid, daemonPID)
 	}
 	if readErr != nil {
 		return 0, fmt.Errorf("reading the daemon's readiness: %w", readErr)
 	}
+	_, msg := startedPID(string(data))
 	return parseReadiness(cfg, msg, pid)
 }
 
@@ -123,22 +126,28 @@ func startedPID(msg string) (int, string) {
 	return pid, rest
 }
 
-// abandonStart ends a start-up that took longer than cfg.StartTimeout:
-// it kills the daemon, if it got as far as saying its pid, and removes its
-// pidfile, so that a failed start leaves nothing behind.
-func abandonStart(cfg Config, pid int) error {
-	if pid > 0 {
-		if pidfd, err := unix.PidfdOpen(pid, 0); err == nil {
-			unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
-			waitExit(pidfd, killWait)
-			unix.Close(pidfd)
-		}
+// abandonStart ends a start-up that took longer than cfg.StartTimeout. The
+// daemon, and whatever its Init started, are in the process group of the
+// session leader (pid session, reaped already); Linux does not reuse a pid
+// while a process group of that number exists, so killing the group reaches
+// them and nothing else. Then it removes the pidfile, so that a failed start
+// leaves nothing behind. daemon is the daemon's pid, or 0 if it never
+// started.
+func abandonStart(cfg Config, session, daemon int) error {
+	pidfd := -1
+	if daemon > 0 {
+		pidfd, _ = unix.PidfdOpen(daemon, 0)
+	}
+	unix.Kill(-session, unix.SIGKILL)
+	if pidfd >= 0 {
+		waitExit(pidfd, killWait)
+		unix.Close(pidfd)
 	}
 	if cfg.PIDFile != "" {
 		removeStalePIDFile(cfg.PIDFile)
 	}
-	if pid > 0 {
-		return fmt.Errorf("the daemon (pid %d) was not ready within %v, so it was killed; raise the start timeout if its start-up takes that long", pid, cfg.StartTimeout)
+	if daemon > 0 {
+		return fmt.Errorf("the daemon (pid %d) was not ready within %v, so it was killed; raise the start timeout if its start-up takes that long", daemon, cfg.StartTimeout)
 	}
 	return fmt.Errorf("no daemon started within %v", cfg.StartTimeout)
 }
@@ -236,13 +245,17 @@ func startDaemon(cfg Config) int {
 	ready := os.NewFile(readyFD, "gendaemon-ready")
 	defer ready.Close()
 	err := resetSignalDispositions()
+	var pid int
 	if err == nil {
-		_, err = reexec(stageDaemon, cfg, ready, false)
+		pid, err = reexec(stageDaemon, cfg, ready, false)
 	}
 	if err != nil {
 		fmt.Fprintf(ready, "%s %d %s", msgError, os.Getpid(), errorPayload(fmt.Errorf("starting the daemon: %w", err)))
 		return 1
 	}
+	// Before this process exits, so that a launcher that gives up waiting
+	// always learns of the daemon once it has reaped this process.
+	fmt.Fprintf(ready, "%s %d\n", msgStarted, pid)
 	return 0
 }
 
@@ -295,7 +308,6 @@ func reap(pid int) error {
 // readiness on ready, and returns the status to exit with.
 func runDaemon(cfg Config, svc Service, ready *os.File) int {
 	setCloseOnExec(readyFD)
-	fmt.Fprintf(ready, "%s %d\n", msgStarted, os.Getpid())
 	report := func(word, payload string) {
 		fmt.Fprintf(ready, "%s %d %s", word, os.Getpid(), payload)
 		ready.Close()
