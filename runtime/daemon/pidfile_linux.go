@@ -313,13 +313,17 @@ func lockHolder(path string) (int, error) {
 }
 
 // removeStalePIDFile removes the pidfile at path unless a daemon holds it,
-// and never the pidfile of a daemon that has just started in its place.
+// and never the pidfile of a daemon that has just started in its place. An
+// empty path, no pidfile, is nothing to remove.
 //
 // A daemon locks its pidfile before the file gets its name, so a file found
 // unlocked at path stays unlocked. Removers serialise on an OFD record lock
 // on it, which flock(2) does not see (so no reader mistakes a remover for a
 // daemon), and unlink path only while it still names the file they locked.
 func removeStalePIDFile(path string) error {
+	if path == "" {
+		return nil // no pidfile configured
+	}
 	f, err := openPIDFile(path, unix.O_RDWR)
 	if errors.Is(err, ErrNotRunning) {
 		return nil

@@ -45,7 +45,8 @@ const (
 // re-executed processes run the program's main with the same arguments and
 // must call Start again with the same Config; there it does not return. The
 // first exits once it has started the daemon; the daemon exits when Serve
-// returns, with status 0 if Serve returned nil and 1 otherwise.
+// returns, with status 0 if Serve returned nil and 1 otherwise (a panic in
+// Serve exits 2, as any Go panic does).
 func Start(cfg Config, svc Service) (pid int, err error) {
 	if err := cfg.check(); err != nil {
 		return 0, err
@@ -143,9 +144,7 @@ func abandonStart(cfg Config, session, daemon int) error {
 		waitExit(pidfd, killWait)
 		unix.Close(pidfd)
 	}
-	if cfg.PIDFile != "" {
-		removeStalePIDFile(cfg.PIDFile)
-	}
+	removeStalePIDFile(cfg.PIDFile)
 	if daemon > 0 {
 		return fmt.Errorf("the daemon (pid %d) was not ready within %v, so it was killed; raise the start timeout if its start-up takes that long", daemon, cfg.StartTimeout)
 	}
@@ -176,16 +175,12 @@ func parseReadiness(cfg Config, msg string, reaped int) (int, error) {
 		}
 		// A daemon that dropped privileges may not have been allowed to
 		// remove its pidfile; the launcher usually is.
-		if cfg.PIDFile != "" {
-			removeStalePIDFile(cfg.PIDFile)
-		}
+		removeStalePIDFile(cfg.PIDFile)
 		return 0, parseErrorPayload(payload)
 	}
 	// A crash in Init that was not a panic, or a signal. The pidfile, if
 	// any, is no longer locked.
-	if cfg.PIDFile != "" {
-		removeStalePIDFile(cfg.PIDFile)
-	}
+	removeStalePIDFile(cfg.PIDFile)
 	where := "its standard error went to " + stdioPath(cfg)
 	if cfg.LogFile != "" {
 		where = "see " + cfg.LogFile
