@@ -9,7 +9,6 @@
 package daemon
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -68,22 +67,10 @@ type Config struct {
 	// started, removes its pidfile and returns an error. If it is zero or
 	// negative, Start waits as long as Init takes.
 	StartTimeout time.Duration
-}
 
-// Service is the code the daemon runs. Every field may be nil.
-type Service struct {
-	// Init runs in the detached daemon before it reports that it is ready.
-	// If Init returns an error, the daemon removes its pidfile and exits, and
-	// Start returns the error in the process that called it.
-	Init func(ctx context.Context) error
-
-	// Serve runs until ctx is cancelled, which happens on SIGTERM or SIGINT.
-	// The daemon exits with status 0 when Serve returns nil and 1 when it
-	// returns an error; a panic ends it as any Go panic does, with status 2.
-	Serve func(ctx context.Context) error
-
-	// Reload runs on SIGHUP. An error is logged; the daemon keeps running.
-	Reload func(ctx context.Context) error
+	// If Generator is non-empty, the version command reports it as the
+	// tool that generated the program, such as "gendaemon 0.2.0".
+	Generator string
 }
 
 // Errors returned by the functions of this package; compare with errors.Is.

@@ -28,7 +28,7 @@ import (
 // TestMain runs a launcher that calls daemon.Start (and, in the processes
 // Start re-executes, becomes the daemon) instead of the tests.
 const (
-	roleEnv   = "DAEMONTEST_ROLE"   // "launcher" or "runner"
+	roleEnv   = "DAEMONTEST_ROLE"   // "launcher", "runner" or "main"
 	configEnv = "DAEMONTEST_CONFIG" // the daemon.Config, one field a line: Field=value
 	initEnv   = "DAEMONTEST_INIT"   // ok, fail, panic, or wait
 	serveEnv  = "DAEMONTEST_SERVE"  // ok, or stubborn: ignore SIGTERM
@@ -52,6 +52,8 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	case "launcher":
 		os.Exit(launcher())
+	case "main":
+		os.Exit(daemon.Main(mainConfig(), &cliService{funcService: testService().(funcService)}))
 	case "runner":
 		if err := daemon.Run(testConfig(), testService()); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -119,9 +121,33 @@ func testConfig() daemon.Config {
 	return cfg
 }
 
+// funcService is a daemon.Service made of functions, each of which may be
+// nil.
+type funcService struct {
+	init, serve, reload func(ctx context.Context) error
+}
+
+func (s funcService) Init(ctx context.Context) error   { return call(ctx, s.init) }
+func (s funcService) Reload(ctx context.Context) error { return call(ctx, s.reload) }
+
+func (s funcService) Serve(ctx context.Context) error {
+	if s.serve == nil {
+		<-ctx.Done()
+		return nil
+	}
+	return s.serve(ctx)
+}
+
+func call(ctx context.Context, f func(context.Context) error) error {
+	if f == nil {
+		return nil
+	}
+	return f(ctx)
+}
+
 func testService() daemon.Service {
-	return daemon.Service{
-		Init: func(ctx context.Context) error {
+	return funcService{
+		init: func(ctx context.Context) error {
 			if tty := os.Getenv(ttyEnv); tty != "" {
 				// Deliberately without O_NOCTTY, and kept open.
 				if _, err := unix.Open(tty, unix.O_RDWR, 0); err != nil {
@@ -159,7 +185,7 @@ func testService() daemon.Service {
 			}
 			return nil
 		},
-		Serve: func(ctx context.Context) error {
+		serve: func(ctx context.Context) error {
 			if os.Getenv(serveEnv) == "activation" {
 				if err := serveActivated(ctx); err != nil {
 					return err
@@ -175,7 +201,7 @@ func testService() daemon.Service {
 			}
 			return nil
 		},
-		Reload: func(ctx context.Context) error {
+		reload: func(ctx context.Context) error {
 			slog.Info("reloading", "pid", os.Getpid())
 			report("reload")
 			return nil

@@ -6,4 +6,5 @@ package daemon
 var (
 	NewLogger     = newLogger
 	JournalStream = journalStream
+	Reexecuted    = reexecuted
 )

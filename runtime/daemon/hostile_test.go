@@ -122,10 +122,10 @@ func TestRelativePaths(t *testing.T) {
 		if _, err := daemon.Status(cfg); err == nil || !strings.Contains(err.Error(), "not an absolute path") {
 			t.Errorf("Status(%+v) = %v, want a refusal of the relative path", cfg, err)
 		}
-		if err := daemon.Run(cfg, daemon.Service{}); err == nil || !strings.Contains(err.Error(), "not an absolute path") {
+		if err := daemon.Run(cfg, nil); err == nil || !strings.Contains(err.Error(), "not an absolute path") {
 			t.Errorf("Run(%+v) = %v, want a refusal of the relative path", cfg, err)
 		}
-		if _, err := daemon.Start(cfg, daemon.Service{}); err == nil || !strings.Contains(err.Error(), "not an absolute path") {
+		if _, err := daemon.Start(cfg, nil); err == nil || !strings.Contains(err.Error(), "not an absolute path") {
 			t.Errorf("Start(%+v) = %v, want a refusal of the relative path", cfg, err)
 		}
 		if _, _, err := daemon.Stop(cfg, time.Second); err == nil || !strings.Contains(err.Error(), "not an absolute path") {

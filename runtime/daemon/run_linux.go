@@ -46,13 +46,13 @@ func Run(cfg Config, svc Service) error {
 		return err
 	}
 	d := &running{cfg: cfg, notifier: notifier, activated: activated}
-	return d.run(svc, func(int, error) {})
+	return d.run(hooksOf(svc), func(int, error) {})
 }
 
 // run is the life of the daemon after it has detached, and of Run:
 // daemon(7)'s steps 10 to 14, then the service. It calls started once, with
 // the error that ended start-up, or nil once Init has returned nil.
-func (d *running) run(svc Service, started func(pid int, err error)) (err error) {
+func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 	slog.SetDefault(newLogger(os.Stderr, journalStream(os.Stderr, os.Getenv)))
 
 	// Signals are caught before the pidfile exists and until it is gone, so
@@ -110,7 +110,7 @@ func (d *running) run(svc Service, started func(pid int, err error)) (err error)
 
 // reload reopens the log file, so that logrotate can rename it, and calls
 // the service's Reload hook, between RELOADING=1 and READY=1.
-func (d *running) reload(ctx context.Context, svc Service) {
+func (d *running) reload(ctx context.Context, svc hooks) {
 	d.notifier.Reloading()
 	defer d.notifier.Ready()
 	if d.detached && d.cfg.LogFile != "" {

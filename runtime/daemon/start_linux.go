@@ -53,7 +53,7 @@ func Start(cfg Config, svc Service) (pid int, err error) {
 	case stageSession:
 		os.Exit(startDaemon(cfg))
 	case stageDaemon:
-		os.Exit(runDaemon(cfg, svc, os.NewFile(readyFD, "gendaemon-ready")))
+		os.Exit(runDaemon(cfg, hooksOf(svc), os.NewFile(readyFD, "gendaemon-ready")))
 	}
 	if pid, err := lockHolder(cfg.PIDFile); err == nil {
 		return pid, fmt.Errorf("%w (pid %d)", ErrAlreadyRunning, pid)
@@ -61,13 +61,13 @@ func Start(cfg Config, svc Service) (pid int, err error) {
 	return launch(cfg)
 }
 
-// Reexecuted reports whether this process is one that Start re-executed.
+// reexecuted reports whether this process is one that Start re-executed.
 // Those run the program's main again, with the same arguments, and main must
 // call Start at once with the same Config: before it, descriptors 3 and 4
-// belong to Start and are not yet close-on-exec. A main that does more than
-// start for a command, like a restart that stops the old daemon first, asks
-// Reexecuted to skip that in the re-executed processes.
-func Reexecuted() bool {
+// belong to Start and are not yet close-on-exec. Main's restart, which stops
+// the old daemon first, asks reexecuted to skip that in the re-executed
+// processes.
+func reexecuted() bool {
 	return handoffStage() != stageLauncher
 }
 
@@ -299,7 +299,7 @@ func reap(pid int) error {
 
 // runDaemon is the daemon: it finishes detaching, runs the service, reports
 // readiness on ready, and returns the status to exit with.
-func runDaemon(cfg Config, svc Service, ready *os.File) int {
+func runDaemon(cfg Config, svc hooks, ready *os.File) int {
 	setCloseOnExec(readyFD)
 	report := func(word, payload string) {
 		fmt.Fprintf(ready, "%s %d %s", word, os.Getpid(), payload)

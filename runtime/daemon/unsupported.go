@@ -25,5 +25,8 @@ func Stop(cfg Config, timeout time.Duration) (pid int, killed bool, err error) {
 // Status is not supported on this system.
 func Status(cfg Config) (pid int, err error) { return 0, errors.ErrUnsupported }
 
+// reexecuted is false: Start re-executes nothing on this system.
+func reexecuted() bool { return false }
+
 // Reload is not supported on this system.
 func Reload(cfg Config) (pid int, err error) { return 0, errors.ErrUnsupported }

@@ -1,0 +1,239 @@
+//go:build linux
+
+package daemon_test
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gendaemon/gendaemon/runtime/daemon"
+)
+
+// clashEnv makes the CLI tests' service define a flag or a command whose
+// name is taken: "flag" or "command".
+const clashEnv = "DAEMONTEST_CLASH"
+
+// cliService is the service of the CLI tests: testService's hooks, with a
+// flag, a command and an environment of its own, as a user's service.go
+// adds them. It reports what Init sees to the events FIFO.
+type cliService struct {
+	funcService
+	configPath string
+}
+
+func (s *cliService) DefineFlags(flags *flag.FlagSet) {
+	flags.StringVar(&s.configPath, "config", "", "`path` of the configuration file")
+	if os.Getenv(clashEnv) == "flag" {
+		flags.String("pidfile", "", "a flag that start has already")
+	}
+}
+
+func (s *cliService) Init(ctx context.Context) error {
+	report("config=" + s.configPath)
+	report("environ=" + os.Getenv("CLITEST_ADDED"))
+	return s.funcService.Init(ctx)
+}
+
+func (s *cliService) Environ(inherited []string) []string {
+	return append(inherited, "CLITEST_ADDED=by-environ")
+}
+
+func (s *cliService) Commands() []daemon.Command {
+	name := "check-config"
+	if os.Getenv(clashEnv) == "command" {
+		name = "stop"
+	}
+	return []daemon.Command{{
+		Name:        name,
+		Summary:     "check the configuration file and exit",
+		DefineFlags: s.DefineFlags,
+		Run: func(ctx context.Context, args []string) error {
+			if s.configPath == "" {
+				return errors.New("no configuration file: use --config")
+			}
+			fmt.Printf("configuration %s is fine; arguments %q\n", s.configPath, args)
+			return nil
+		},
+	}}
+}
+
+// mainConfig is the Config that the CLI tests' main hands to daemon.Main.
+func mainConfig() daemon.Config {
+	cfg := testConfig()
+	cfg.Generator = "gendaemon test"
+	return cfg
+}
+
+// runMain runs the test binary as a daemon's main with args, to completion
+// or for at most a minute, and returns its standard output, standard error
+// and exit status. A daemon it starts is ended when the test ends.
+func (h *harness) runMain(args ...string) (stdout, stderr string, code int) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = h.command("main").Env
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		h.t.Fatalf("%s: did not return within a minute", strings.Join(args, " "))
+	}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		h.t.Fatalf("%s: %v", strings.Join(args, " "), err)
+	}
+	for _, m := range regexp.MustCompile(`started \(pid (\d+)\)`).FindAllStringSubmatch(out.String(), -1) {
+		pid, _ := strconv.Atoi(m[1])
+		h.t.Cleanup(func() { endProcess(h.t, pid) })
+	}
+	return out.String(), errOut.String(), code
+}
+
+// TestMainFlagsReachDaemon checks the service's own flag end to end: given
+// to start, it is seen by Init in the detached daemon, with the environment
+// the service chose, and restart passes it on too.
+func TestMainFlagsReachDaemon(t *testing.T) {
+	h := newHarness(t)
+	pidFile := filepath.Join(h.dir, "cli.pid")
+	conf := filepath.Join(h.dir, "first.conf")
+	out, errOut, code := h.runMain("start", "--pidfile", pidFile, "--config", conf)
+	m := regexp.MustCompile(`^testd started \(pid (\d+)\)\n$`).FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("start: exit %d, stdout %q, stderr %q; want 0, testd started (pid N)", code, out, errOut)
+	}
+	if got := h.eventsUntil("init"); !equal(got, []string{"config=" + conf, "environ=by-environ"}) {
+		t.Fatalf("the daemon's Init saw %q", got)
+	}
+	if pid, _ := strconv.Atoi(m[1]); readPIDFile(t, pidFile) != pid {
+		t.Fatalf("pidfile holds %d, start printed %d", readPIDFile(t, pidFile), pid)
+	}
+
+	second := filepath.Join(h.dir, "second.conf")
+	out, errOut, code = h.runMain("restart", "--pidfile", pidFile, "--config", second)
+	want := regexp.MustCompile(`^testd stopped \(pid ` + m[1] + `\)\ntestd started \(pid (\d+)\)\n$`)
+	if code != 0 || !want.MatchString(out) {
+		t.Fatalf("restart: exit %d, stdout %q, stderr %q; want the old daemon stopped and a new one started", code, out, errOut)
+	}
+	if got := h.eventsUntil("init"); !equal(got, []string{"serve cancelled", "config=" + second, "environ=by-environ"}) {
+		t.Fatalf("after restart, the daemon's hooks saw %q", got)
+	}
+
+	if out, _, code := h.runMain("status", "--pidfile", pidFile); code != 0 || !strings.HasPrefix(out, "testd is running") {
+		t.Errorf("status: exit %d, %q; want 0, running", code, out)
+	}
+	if out, _, code := h.runMain("stop", "--pidfile", pidFile); code != 0 || !strings.HasPrefix(out, "testd stopped") {
+		t.Errorf("stop: exit %d, %q; want 0, stopped", code, out)
+	}
+	if out, _, code := h.runMain("status", "--pidfile", pidFile); code != 3 || out != "testd is not running\n" {
+		t.Errorf("status after stop: exit %d, %q; want 3, not running", code, out)
+	}
+	if _, errOut, code := h.runMain("reload", "--pidfile", pidFile); code != 7 {
+		t.Errorf("reload with nothing running: exit %d (%q), want 7", code, errOut)
+	}
+}
+
+// TestMainRunUsesServiceFlagsAndEnviron checks that run, in the foreground,
+// sees the service's flag and environment as start does.
+func TestMainRunUsesServiceFlagsAndEnviron(t *testing.T) {
+	h := newHarness(t)
+	conf := filepath.Join(h.dir, "run.conf")
+	cmd := exec.Command(os.Args[0], "run", "--config", conf)
+	cmd.Env = h.command("main").Env
+	out := h.startRunner(cmd)
+	if got := h.eventsUntil("init"); !equal(got, []string{"config=" + conf, "environ=by-environ"}) {
+		t.Fatalf("run's Init saw %q", got)
+	}
+	h.stopRunner(cmd, out)
+}
+
+// TestMainCommands checks a command the service adds: its flags, its
+// arguments, its error and exit status, and its place in help.
+func TestMainCommands(t *testing.T) {
+	h := newHarness(t)
+	out, errOut, code := h.runMain("check-config", "--config", "/etc/x.conf", "a", "b")
+	if want := "configuration /etc/x.conf is fine; arguments [\"a\" \"b\"]\n"; code != 0 || out != want {
+		t.Errorf("check-config: exit %d, stdout %q, stderr %q; want 0, %q", code, out, errOut, want)
+	}
+	_, errOut, code = h.runMain("check-config")
+	if want := "testd check-config: no configuration file: use --config\n"; code != 1 || errOut != want {
+		t.Errorf("check-config without --config: exit %d, stderr %q; want 1, %q", code, errOut, want)
+	}
+	out, _, code = h.runMain("help")
+	if code != 0 || !regexp.MustCompile(`(?m)^  check-config +check the configuration file and exit$`).MatchString(out) {
+		t.Errorf("help: exit %d, it does not list check-config:\n%s", code, out)
+	}
+}
+
+// TestMainUsage checks the command line's answers to help, version and
+// mistakes: where they are printed and with which exit status.
+func TestMainUsage(t *testing.T) {
+	h := newHarness(t)
+	for _, tc := range []struct {
+		args       []string
+		code       int
+		stdout     string // a regular expression, or "" for nothing
+		stderr     string
+		clash      string
+		noDaemonOK bool
+	}{
+		{args: nil, code: 2, stderr: `(?s)^usage: testd command \[flags\].*  start  `},
+		{args: []string{"help"}, code: 0, stdout: `(?s)^usage: testd command.*  version  .*help COMMAND`},
+		{args: []string{"--help"}, code: 0, stdout: `^usage: testd command`},
+		{args: []string{"-h"}, code: 0, stdout: `^usage: testd command`},
+		{args: []string{"help", "start"}, code: 0, stdout: `(?s)^usage: testd start \[flags\].*-config path.*-pidfile path.*-start-timeout`},
+		{args: []string{"stop", "--help"}, code: 0, stdout: `(?s)^usage: testd stop \[flags\].*-timeout duration`},
+		{args: []string{"version"}, code: 0, stdout: `(?s)^testd \S+\nmodule: .*\nrevision: .*\ngo: +go1\.\d+.*\ngenerator: gendaemon test\n$`},
+		{args: []string{"--version"}, code: 0, stdout: `generator: gendaemon test\n$`},
+		{args: []string{"bogus"}, code: 2, stderr: `^testd: unknown command "bogus"; run 'testd help' for the commands\n$`},
+		{args: []string{"help", "bogus"}, code: 2, stderr: `unknown command "bogus"`},
+		{args: []string{"start", "--bogus"}, code: 2, stderr: `(?s)flag provided but not defined: -bogus\nrun 'testd help start' for its flags\n$`},
+		{args: []string{"status", "extra"}, code: 2, stderr: `^testd status: unexpected argument "extra"\n$`},
+		{args: []string{"stop", "--config", "x"}, code: 2, stderr: `flag provided but not defined: -config`},
+		{args: []string{"start"}, clash: "flag", code: 1, stderr: `^testd start: defining the flags: .*flag redefined: pidfile\n$`},
+		{args: []string{"status"}, clash: "command", code: 1, stderr: `^testd: the service's command "stop": a command of that name exists already\n$`},
+	} {
+		name := strings.Join(tc.args, " ") + " " + tc.clash
+		t.Run(name, func(t *testing.T) {
+			h.env = append(h.env[:1:1], clashEnv+"="+tc.clash)
+			out, errOut, code := h.runMain(tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d (stdout %q, stderr %q)", code, tc.code, out, errOut)
+			}
+			for _, s := range []struct{ what, got, want string }{{"stdout", out, tc.stdout}, {"stderr", errOut, tc.stderr}} {
+				if s.want == "" && s.got != "" || s.want != "" && !regexp.MustCompile(s.want).MatchString(s.got) {
+					t.Errorf("%s = %q, want it to match %q", s.what, s.got, s.want)
+				}
+			}
+		})
+	}
+}
+
+// readPIDFile returns the pid in path.
+func readPIDFile(t *testing.T, path string) int {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatalf("pidfile %s holds %q", path, data)
+	}
+	return pid
+}
+
+func equal(a, b []string) bool { return strings.Join(a, "\n") == strings.Join(b, "\n") }

@@ -1,0 +1,109 @@
+package daemon
+
+import (
+	"context"
+	"flag"
+)
+
+// Service is the code a daemon runs: a value of the program's own type,
+// which keeps the daemon's state in its fields. Serve is the one method
+// every service has. The runtime looks for the others when it runs, as
+// net/http looks for http.Flusher: a service has Init, Reload, DefineFlags,
+// Commands or Environ only if it needs them (see Initializer, Reloader,
+// FlagDefiner, Commander and Environer), and a hook that a later version of
+// this package adds is one more optional interface, so that a service
+// written today keeps compiling.
+type Service interface {
+	// Serve is the daemon's work. It runs until ctx is cancelled, which
+	// happens on SIGTERM or SIGINT, and should then return promptly. The
+	// daemon exits with status 0 when Serve returns nil and 1 when it
+	// returns an error; a panic ends it as any Go panic does, with status 2.
+	Serve(ctx context.Context) error
+}
+
+// An Initializer is a Service with start-up work.
+type Initializer interface {
+	// Init runs in the detached daemon before it reports that it is ready,
+	// after the pidfile exists and privileges are dropped. If Init returns
+	// an error, the daemon removes its pidfile and exits, and the error is
+	// shown to whoever ran start.
+	Init(ctx context.Context) error
+}
+
+// A Reloader is a Service that can re-read its configuration.
+type Reloader interface {
+	// Reload runs on SIGHUP (the reload command). An error is logged; the
+	// daemon keeps running.
+	Reload(ctx context.Context) error
+}
+
+// A FlagDefiner is a Service with flags of its own.
+type FlagDefiner interface {
+	// DefineFlags adds the service's flags to those of the start, restart
+	// and run commands. Flags given to start reach the detached daemon,
+	// which parses the same command line before it calls Init, so the
+	// values are set when the other hooks run. A flag whose name a command
+	// already has (pidfile, timeout, start-timeout) is refused.
+	DefineFlags(flags *flag.FlagSet)
+}
+
+// A Commander is a Service with commands of its own, beside start, stop,
+// restart, status, reload, run and version.
+type Commander interface {
+	// Commands returns the service's commands. Main calls it once per run,
+	// before it parses the command line.
+	Commands() []Command
+}
+
+// An Environer is a Service that chooses the daemon's environment.
+type Environer interface {
+	// Environ returns the environment the service runs with, given the one
+	// the program was started with (os.Environ()): for example that list
+	// with variables added, or only the variables the service needs, as
+	// daemon(7) advises. start passes the result to the detached daemon
+	// (Config.Env); run sets it before Run. It runs before the command line
+	// is parsed for the daemon, so it cannot depend on flag values.
+	Environ(inherited []string) []string
+}
+
+// A Command is one command of the daemon's command line that the service
+// adds (see Commander). Fields added to Command later are optional.
+type Command struct {
+	// Name is the word that selects the command: lowercase letters,
+	// digits and '-', starting with a letter, and not a built-in command.
+	Name string
+
+	// Summary describes the command in one line, for help.
+	Summary string
+
+	// If DefineFlags is non-nil, it adds the command's flags. A service
+	// whose command takes its own flags can pass its DefineFlags method.
+	DefineFlags func(flags *flag.FlagSet)
+
+	// Run carries out the command with the arguments left after the flags.
+	// ctx is cancelled on SIGINT or SIGTERM. An error is printed; the exit
+	// status is then 4 if it wraps fs.ErrPermission and 1 otherwise.
+	Run func(ctx context.Context, args []string) error
+}
+
+// hooks are a Service's methods, found once: the fields are nil where the
+// service has no such method.
+type hooks struct {
+	Init, Serve, Reload func(ctx context.Context) error
+}
+
+// hooksOf finds the methods of svc, which may be nil.
+func hooksOf(svc Service) hooks {
+	var h hooks
+	if svc == nil {
+		return h
+	}
+	h.Serve = svc.Serve
+	if i, ok := svc.(Initializer); ok {
+		h.Init = i.Init
+	}
+	if r, ok := svc.(Reloader); ok {
+		h.Reload = r.Reload
+	}
+	return h
+}
