@@ -6,106 +6,163 @@ import (
 	"github.com/dave/jennifer/jen"
 )
 
-// emitService returns service.go (scaffold): the user's code, the three
-// hooks that main.go hands to the runtime. It carries no generated-code
-// header: it is the user's from the moment it is written.
+// emitService returns service.go (scaffold): the user's type, whose methods
+// the runtime calls. It carries no generated-code header: it is the user's
+// from the moment it is written. It shows a flag used in Init, the one
+// extension nearly every daemon needs first.
 func emitService(o Options) *jen.File {
 	f := jen.NewFile("main")
 	ctx := jen.Id("ctx").Qual("context", "Context")
+	recv := jen.Id("s").Op("*").Id("service")
+	slog := func(msg string, args ...jen.Code) jen.Code {
+		return jen.Qual("log/slog", "Info").Call(append([]jen.Code{jen.Lit(msg)}, args...)...)
+	}
 
-	// // initService runs in the detached daemon before `myservice start` returns.
-	// // ...
-	// func initService(ctx context.Context) error {
+	// // service is the daemon's own code. main.go hands a new(service) to the ...
+	// type service struct {
+	//	// configPath is set by --config, which start, restart and run accept.
+	//	configPath string
+	// }
+	f.Add(comment("service is the daemon's own code. main.go hands a new(service) to the\n" +
+		"runtime in internal/daemon, which calls Serve and, where service has\n" +
+		"them, the other methods below: Init, Reload and DefineFlags, and also\n" +
+		"Commands (commands of its own) and Environ (the daemon's environment);\n" +
+		"README.md shows how. Keep the daemon's state in its fields."))
+	f.Type().Id("service").Struct(
+		jen.Comment("configPath is set by --config, which start, restart and run accept."),
+		jen.Id("configPath").String(),
+	)
+
+	// // DefineFlags adds the daemon's own flags to start, restart and run. ...
+	// func (s *service) DefineFlags(flags *flag.FlagSet) {
+	//	flags.StringVar(&s.configPath, "config", "", "`path` of the configuration file")
+	// }
+	f.Add(comment("DefineFlags adds the daemon's own flags to start, restart and run. Values\n" +
+		"given to start reach the detached daemon before Init runs."))
+	f.Func().Params(recv.Clone()).Id("DefineFlags").Params(jen.Id("flags").Op("*").Qual("flag", "FlagSet")).Block(
+		jen.Id("flags").Dot("StringVar").Call(jen.Op("&").Id("s").Dot("configPath"), jen.Lit("config"), jen.Lit(""),
+			jen.Lit("`path` of the configuration file")),
+	)
+
+	// // Init runs in the detached daemon before `myservice start` returns. ...
+	// func (s *service) Init(ctx context.Context) error {
+	//	if s.configPath != "" {
+	//		if _, err := os.ReadFile(s.configPath); err != nil {
+	//			return fmt.Errorf("reading the configuration: %w", err)
+	//		}
+	//	}
+	//	slog.Info("starting", "config", s.configPath)
 	//	return nil
 	// }
-	f.Add(comment(fmt.Sprintf("initService runs in the detached daemon before `%[1]s start` returns.\n"+
-		"Open listeners, read configuration and check dependencies here: an error\n"+
+	f.Add(comment(fmt.Sprintf("Init runs in the detached daemon before `%[1]s start` returns. Open\n"+
+		"listeners, read the configuration and check dependencies here: an error\n"+
 		"stops the start-up and is shown to whoever ran `%[1]s start`.", o.Name)))
-	f.Func().Id("initService").Params(ctx.Clone()).Error().Block(
+	f.Func().Params(recv.Clone()).Id("Init").Params(ctx.Clone()).Error().Block(
+		jen.If(jen.Id("s").Dot("configPath").Op("!=").Lit("")).Block(
+			jen.If(
+				jen.List(jen.Id("_"), jen.Err()).Op(":=").Qual("os", "ReadFile").Call(jen.Id("s").Dot("configPath")),
+				jen.Err().Op("!=").Nil(),
+			).Block(
+				jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit("reading the configuration: %w"), jen.Err())),
+			),
+		),
+		slog("starting", jen.Lit("config"), jen.Id("s").Dot("configPath")),
 		jen.Return(jen.Nil()),
 	)
 
-	// // serve is the daemon's work. It runs until ctx is cancelled, on SIGTERM or
-	// // SIGINT (`myservice stop`), and should then return promptly.
-	// func serve(ctx context.Context) error {
-	//	log.Printf("%s: serving", name)
+	// // Serve is the daemon's work. It runs until ctx is cancelled, ...
+	// func (s *service) Serve(ctx context.Context) error {
+	//	slog.Info("serving")
 	//	<-ctx.Done()
-	//	log.Printf("%s: stopping", name)
+	//	slog.Info("stopping")
 	//	return nil
 	// }
-	f.Add(comment(fmt.Sprintf("serve is the daemon's work. It runs until ctx is cancelled, on SIGTERM or\n"+
+	f.Add(comment(fmt.Sprintf("Serve is the daemon's work. It runs until ctx is cancelled, on SIGTERM or\n"+
 		"SIGINT (`%s stop`), and should then return promptly.", o.Name)))
-	f.Func().Id("serve").Params(ctx.Clone()).Error().Block(
-		jen.Qual("log", "Printf").Call(jen.Lit("%s: serving"), jen.Id("name")),
+	f.Func().Params(recv.Clone()).Id("Serve").Params(ctx.Clone()).Error().Block(
+		slog("serving"),
 		jen.Op("<-").Id("ctx").Dot("Done").Call(),
-		jen.Qual("log", "Printf").Call(jen.Lit("%s: stopping"), jen.Id("name")),
+		slog("stopping"),
 		jen.Return(jen.Nil()),
 	)
 
-	// // reload runs on SIGHUP (`myservice reload`): re-read configuration, reopen
-	// // files. An error is logged and the daemon keeps running.
-	// func reload(ctx context.Context) error {
-	//	log.Printf("%s: reloading", name)
+	// // Reload runs on SIGHUP (`myservice reload`): ...
+	// func (s *service) Reload(ctx context.Context) error {
+	//	slog.Info("reloading", "config", s.configPath)
 	//	return nil
 	// }
-	f.Add(comment(fmt.Sprintf("reload runs on SIGHUP (`%s reload`): re-read configuration, reopen\n"+
+	f.Add(comment(fmt.Sprintf("Reload runs on SIGHUP (`%s reload`): re-read the configuration, reopen\n"+
 		"files. An error is logged and the daemon keeps running.", o.Name)))
-	f.Func().Id("reload").Params(ctx.Clone()).Error().Block(
-		jen.Qual("log", "Printf").Call(jen.Lit("%s: reloading"), jen.Id("name")),
+	f.Func().Params(recv.Clone()).Id("Reload").Params(ctx.Clone()).Error().Block(
+		slog("reloading", jen.Lit("config"), jen.Id("s").Dot("configPath")),
 		jen.Return(jen.Nil()),
 	)
 	return f
 }
 
 // emitServiceTest returns service_test.go (scaffold): a first test of the
-// user's hooks, which `go test ./...` runs right after `gendaemon new`.
+// user's service, which `go test ./...` runs right after `gendaemon new`,
+// and the checks that make a mistyped hook a compile error.
 func emitServiceTest(o Options) *jen.File {
 	f := jen.NewFile("main")
+	f.ImportName(daemonImportPath(o.Module), "daemon")
+	isA := func(iface string) jen.Code {
+		return jen.Id("_").Qual(daemonImportPath(o.Module), iface).Op("=").Parens(jen.Op("*").Id("service")).Parens(jen.Nil())
+	}
 
-	// // TestServeReturnsWhenCancelled checks what `myservice stop` relies on: serve
-	// // returns, without error, once its context is cancelled.
+	// // The runtime finds service's hooks when it runs; these lines turn a
+	// // mistyped signature into a compile error. Remove one with its method.
+	// var (
+	//	_ daemon.Initializer = (*service)(nil)
+	//	...
+	// )
+	f.Add(comment("The runtime finds service's hooks when it runs; these lines turn a\n" +
+		"mistyped signature into a compile error. Remove one with its method."))
+	f.Var().Defs(isA("Initializer"), isA("Reloader"), isA("FlagDefiner"))
+
+	// // TestServeReturnsWhenCancelled checks what `myservice stop` relies on: ...
 	// func TestServeReturnsWhenCancelled(t *testing.T) {
 	//	ctx, cancel := context.WithCancel(context.Background())
 	//	defer cancel()
-	//	if err := initService(ctx); err != nil {
-	//		t.Fatalf("initService: %v", err)
+	//	s := new(service)
+	//	if err := s.Init(ctx); err != nil {
+	//		t.Fatalf("Init: %v", err)
 	//	}
 	//	done := make(chan error, 1)
-	//	go func() { done <- serve(ctx) }()
+	//	go func() { done <- s.Serve(ctx) }()
 	//	cancel()
 	//	select {
 	//	case err := <-done:
-	//		if err != nil {
-	//			t.Fatalf("serve returned %v after its context was cancelled, want nil", err)
-	//		}
+	//		...
 	//	case <-time.After(10 * time.Second):
-	//		t.Fatal("serve did not return within 10s of its context being cancelled")
+	//		t.Fatal("Serve did not return within 10s of its context being cancelled")
 	//	}
 	// }
-	f.Add(comment(fmt.Sprintf("TestServeReturnsWhenCancelled checks what `%s stop` relies on: serve\n"+
+	f.Add(comment(fmt.Sprintf("TestServeReturnsWhenCancelled checks what `%s stop` relies on: Serve\n"+
 		"returns, without error, once its context is cancelled.", o.Name)))
 	f.Func().Id("TestServeReturnsWhenCancelled").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
 		jen.List(jen.Id("ctx"), jen.Id("cancel")).Op(":=").Qual("context", "WithCancel").Call(jen.Qual("context", "Background").Call()),
 		jen.Defer().Id("cancel").Call(),
+		jen.Id("s").Op(":=").New(jen.Id("service")),
 		jen.If(
-			jen.Err().Op(":=").Id("initService").Call(jen.Id("ctx")),
+			jen.Err().Op(":=").Id("s").Dot("Init").Call(jen.Id("ctx")),
 			jen.Err().Op("!=").Nil(),
 		).Block(
-			jen.Id("t").Dot("Fatalf").Call(jen.Lit("initService: %v"), jen.Err()),
+			jen.Id("t").Dot("Fatalf").Call(jen.Lit("Init: %v"), jen.Err()),
 		),
 		jen.Id("done").Op(":=").Make(jen.Chan().Error(), jen.Lit(1)),
 		jen.Go().Func().Params().Custom(oneLineBlock(),
-			jen.Id("done").Op("<-").Id("serve").Call(jen.Id("ctx")),
+			jen.Id("done").Op("<-").Id("s").Dot("Serve").Call(jen.Id("ctx")),
 		).Call(),
 		jen.Id("cancel").Call(),
 		jen.Select().Block(
 			jen.Case(jen.Err().Op(":=").Op("<-").Id("done")).Block(
 				jen.If(jen.Err().Op("!=").Nil()).Block(
-					jen.Id("t").Dot("Fatalf").Call(jen.Lit("serve returned %v after its context was cancelled, want nil"), jen.Err()),
+					jen.Id("t").Dot("Fatalf").Call(jen.Lit("Serve returned %v after its context was cancelled, want nil"), jen.Err()),
 				),
 			),
 			jen.Case(jen.Op("<-").Qual("time", "After").Call(jen.Lit(10).Op("*").Qual("time", "Second"))).Block(
-				jen.Id("t").Dot("Fatal").Call(jen.Lit("serve did not return within 10s of its context being cancelled")),
+				jen.Id("t").Dot("Fatal").Call(jen.Lit("Serve did not return within 10s of its context being cancelled")),
 			),
 		),
 	)

@@ -77,6 +77,12 @@ const (
 // DefaultPIDFile returns the default pidfile of the daemon called name.
 func DefaultPIDFile(name string) string { return "/run/" + name + ".pid" }
 
+// InRunDir reports whether path, a clean absolute path, is below /run or
+// /var/run, where only root may usually create files.
+func InRunDir(path string) bool {
+	return strings.HasPrefix(path, "/run/") || strings.HasPrefix(path, "/var/run/")
+}
+
 // NewOptions returns the default options for a daemon called name: module
 // path name, working directory /, umask 0, maxfd 1024, standard I/O on
 // /dev/null, no log file, pidfile /run/NAME.pid, no user or group.

@@ -21,7 +21,7 @@ import (
 )
 
 // Version is the version of gendaemon, recorded in every manifest it writes.
-const Version = "0.1.0"
+const Version = "0.2.0"
 
 // The Go toolchain and the one dependency of a generated project. The
 // versions and go.sum hashes are those of this repository's own go.mod and
@@ -124,7 +124,6 @@ func Render(opts Options) ([]File, error) {
 		emit  func(Options) *jen.File
 	}{
 		{"main.go", Generated, emitMain},
-		{"defaults.go", Generated, emitDefaults},
 		{"service.go", Scaffold, emitService},
 		{"service_test.go", Scaffold, emitServiceTest},
 	} {
@@ -214,6 +213,10 @@ type templateData struct {
 
 // UmaskOctal is the umask as the manifest and the README show it: "027".
 func (d templateData) UmaskOctal() string { return FormatUmask(d.Umask) }
+
+// PIDFileInRun reports whether the pidfile is in /run, as the default is,
+// where only root may usually write.
+func (d templateData) PIDFileInRun() bool { return InRunDir(d.PIDFile) }
 
 // Tool versions, for the templates.
 func (templateData) Version() string    { return Version }

@@ -6,10 +6,11 @@ import (
 	"go/constant"
 	"go/parser"
 	"go/token"
-	"go/types"
 	"os"
 	"path"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -34,35 +35,40 @@ func TestRenderIsDeterministic(t *testing.T) {
 	}
 }
 
-// TestMainRestartStopsOnce checks that restart stops the old daemon only in
-// the process the user ran: daemon.Start re-executes the program with the
-// same arguments, and those processes must call Start at once.
-func TestMainRestartStopsOnce(t *testing.T) {
-	files, err := Render(NewOptions("myservice"))
+// TestMainIsSmall checks the shape of main.go: a few dozen lines that
+// declare main and nothing else, so that a user's code may use any name.
+func TestMainIsSmall(t *testing.T) {
+	for _, opts := range []Options{NewOptions("myservice"), allOptions(), hostileOptions()} {
+		src := renderedFile(t, opts, "main.go")
+		if n := bytes.Count(src, []byte("\n")); n > 80 {
+			t.Errorf("%s: main.go has %d lines, want at most 80", opts.Name, n)
+		}
+		file, err := parser.ParseFile(token.NewFileSet(), "main.go", src, 0)
+		if err != nil {
+			t.Fatalf("parse main.go: %v", err)
+		}
+		for name := range file.Scope.Objects {
+			if name != "main" {
+				t.Errorf("%s: main.go declares %s at package level; it should declare main only", opts.Name, name)
+			}
+		}
+	}
+}
+
+// renderedFile renders opts and returns the file at path.
+func renderedFile(t *testing.T, opts Options, path string) []byte {
+	t.Helper()
+	files, err := Render(opts)
 	if err != nil {
 		t.Fatalf("Render: %v", err)
 	}
-	const want = `
-	case "restart":
-		// Start re-executes this program with the same arguments; only the
-		// process the user ran stops the old daemon.
-		if !daemon.Reexecuted() {
-			if code := stop(cfg, *timeout, stdout, stderr); code != exitOK {
-				return code
-			}
-		}
-		return start(cfg, svc, stdout, stderr)
-	case "status":
-`
 	for _, f := range files {
-		if f.Path == "main.go" {
-			if !strings.Contains(string(f.Data), want) {
-				t.Errorf("main.go does not contain%s", want)
-			}
-			return
+		if f.Path == path {
+			return f.Data
 		}
 	}
-	t.Fatal("Render made no main.go")
+	t.Fatalf("Render made no %s", path)
+	return nil
 }
 
 func TestRenderRejectsInvalidOptions(t *testing.T) {
@@ -82,7 +88,7 @@ func TestRenderOwnership(t *testing.T) {
 		t.Fatalf("Render: %v", err)
 	}
 	want := map[string]Owner{
-		"main.go": Generated, "defaults.go": Generated, ManifestName: Generated,
+		"main.go": Generated, ManifestName: Generated,
 		"service.go": Scaffold, "service_test.go": Scaffold, "README.md": Scaffold,
 		"go.mod": Scaffold, "go.sum": Scaffold, "myservice.service": Generated,
 	}
@@ -119,8 +125,13 @@ func TestRenderOwnership(t *testing.T) {
 			}
 		}
 	}
-	if runtimeFiles == 0 {
-		t.Error("no runtime files vendored")
+	sources, err := filepath.Glob("../runtime/daemon/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sources = slices.DeleteFunc(sources, func(p string) bool { return strings.HasSuffix(p, "_test.go") })
+	if runtimeFiles == 0 || runtimeFiles != len(sources) {
+		t.Errorf("%d runtime files vendored, want the %d of ../runtime/daemon", runtimeFiles, len(sources))
 	}
 }
 
@@ -173,52 +184,52 @@ func TestManifestRoundTrip(t *testing.T) {
 	}
 }
 
-// TestDefaultsAreLiterals checks that option values reach defaults.go as Go
-// literals whose values are exactly the options, however hostile the
-// strings, and that the umask is written in octal.
+// TestDefaultsAreLiterals checks that option values reach main.go's
+// daemon.Config as Go literals whose values are exactly the options, however
+// hostile the strings, that unset optional values are left out, and that
+// the umask is written in octal.
 func TestDefaultsAreLiterals(t *testing.T) {
 	for _, opts := range []Options{NewOptions("myservice"), allOptions(), hostileOptions()} {
-		files, err := Render(opts)
+		src := renderedFile(t, opts, "main.go")
+		file, err := parser.ParseFile(token.NewFileSet(), "main.go", src, 0)
 		if err != nil {
-			t.Fatalf("Render: %v", err)
+			t.Fatalf("parse main.go: %v", err)
 		}
-		var src []byte
-		for _, f := range files {
-			if f.Path == "defaults.go" {
-				src = f.Data
+		got := map[string]constant.Value{}
+		ast.Inspect(file, func(n ast.Node) bool {
+			kv, ok := n.(*ast.KeyValueExpr)
+			if !ok {
+				return true
+			}
+			lit, ok := kv.Value.(*ast.BasicLit)
+			if !ok {
+				t.Errorf("main.go: %s is not a literal", kv.Key)
+				return false
+			}
+			got[kv.Key.(*ast.Ident).Name] = constant.MakeFromLiteral(lit.Value, lit.Kind, 0)
+			return false
+		})
+		want := map[string]constant.Value{
+			"Name": constant.MakeString(opts.Name), "PIDFile": constant.MakeString(opts.PIDFile),
+			"WorkDir": constant.MakeString(opts.WorkDir), "Stdio": constant.MakeString(opts.Stdio),
+			"Umask": constant.MakeInt64(int64(opts.Umask)), "MaxFD": constant.MakeInt64(int64(opts.MaxFD)),
+			"Generator": constant.MakeString("gendaemon " + Version),
+		}
+		for field, value := range map[string]string{"LogFile": opts.LogFile, "User": opts.User, "Group": opts.Group} {
+			if value != "" {
+				want[field] = constant.MakeString(value)
 			}
 		}
-		fset := token.NewFileSet()
-		file, err := parser.ParseFile(fset, "defaults.go", src, 0)
-		if err != nil {
-			t.Fatalf("parse defaults.go: %v", err)
+		if len(got) != len(want) {
+			t.Errorf("%s: main.go sets %d fields, want %d", opts.Name, len(got), len(want))
 		}
-		if n := len(file.Decls); n != 1 {
-			t.Fatalf("defaults.go has %d declarations, want 1 const block", n)
-		}
-		pkg, err := new(types.Config).Check("main", fset, []*ast.File{file}, nil)
-		if err != nil {
-			t.Fatalf("type-check defaults.go: %v", err)
-		}
-		wantStr := map[string]string{
-			"name": opts.Name, "defaultPIDFile": opts.PIDFile, "workDir": opts.WorkDir,
-			"stdio": opts.Stdio, "logFile": opts.LogFile, "user": opts.User, "group": opts.Group,
-		}
-		for id, want := range wantStr {
-			c, ok := pkg.Scope().Lookup(id).(*types.Const)
-			if !ok || constant.StringVal(c.Val()) != want {
-				t.Errorf("defaults.go: %s = %v, want %q", id, c, want)
+		for field, w := range want {
+			if g, ok := got[field]; !ok || !constant.Compare(g, token.EQL, w) {
+				t.Errorf("%s: main.go sets %s to %v, want %v", opts.Name, field, g, w)
 			}
 		}
-		wantInt := map[string]int64{"umask": int64(opts.Umask), "maxFD": int64(opts.MaxFD)}
-		for id, want := range wantInt {
-			c, ok := pkg.Scope().Lookup(id).(*types.Const)
-			if got, exact := constant.Int64Val(c.Val()); !ok || !exact || got != want {
-				t.Errorf("defaults.go: %s = %v, want %d", id, c, want)
-			}
-		}
-		if octal := "umask int = 0o" + FormatUmask(opts.Umask) + "\n"; !bytes.Contains(src, []byte(octal)) {
-			t.Errorf("defaults.go does not contain %q:\n%s", octal, src)
+		if octal := "Umask:     0o" + FormatUmask(opts.Umask) + ",\n"; !bytes.Contains(src, []byte(octal)) {
+			t.Errorf("main.go does not contain %q:\n%s", octal, src)
 		}
 	}
 }

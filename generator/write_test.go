@@ -374,7 +374,7 @@ func TestApplyRefusesChangedFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "defaults.go"), []byte("// changed meanwhile\n"), FileMode); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte("// changed meanwhile\n"), FileMode); err != nil {
 		t.Fatal(err)
 	}
 	before := snapshot(t, dir)

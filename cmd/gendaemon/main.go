@@ -191,19 +191,29 @@ func newAction(c *cli.Context) error {
 	}
 	fmt.Fprintf(w, "created %s (module %s):\n", dir, opts.Module)
 	printFiles(w, files)
-	// The pidfile in the project directory works for any user; root can
-	// leave --pidfile out and use the default.
+	printNext(w, dir, opts)
+	return nil
+}
+
+// printNext says what to run after new. With a pidfile in /run, like the
+// default, the commands use one in the project directory, which works for
+// any user, and say that the default usually needs root; a pidfile
+// elsewhere is used as it is.
+func printNext(w io.Writer, dir string, opts generator.Options) {
+	pidFlag, rootHint := "", ""
+	if generator.InRunDir(opts.PIDFile) {
+		pidFlag = fmt.Sprintf(` --pidfile "$PWD/%s.pid"`, opts.Name)
+		rootHint = fmt.Sprintf("Without --pidfile, %s uses %s, which usually needs root.\n", opts.Name, opts.PIDFile)
+	}
 	fmt.Fprintf(w, `
 next:
   cd %[1]s && go build
-  ./%[2]s start --pidfile "$PWD/%[2]s.pid"
-  ./%[2]s status --pidfile "$PWD/%[2]s.pid"
-  ./%[2]s stop --pidfile "$PWD/%[2]s.pid"
+  ./%[2]s start%[3]s
+  ./%[2]s status%[3]s
+  ./%[2]s stop%[3]s
 
-Without --pidfile, %[2]s uses %[3]s, which usually needs root.
-Your code goes in service.go; README.md explains the rest.
-`, shellQuote(dir), name, opts.PIDFile)
-	return nil
+%[4]sYour code goes in service.go; README.md explains the rest.
+`, shellQuote(dir), opts.Name, pidFlag, rootHint)
 }
 
 // printFiles lists files with their owners.

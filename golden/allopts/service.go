@@ -2,28 +2,53 @@ package main
 
 import (
 	"context"
-	"log"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
 )
 
-// initService runs in the detached daemon before `allopts start` returns.
-// Open listeners, read configuration and check dependencies here: an error
+// service is the daemon's own code. main.go hands a new(service) to the
+// runtime in internal/daemon, which calls Serve and, where service has
+// them, the other methods below: Init, Reload and DefineFlags, and also
+// Commands (commands of its own) and Environ (the daemon's environment);
+// README.md shows how. Keep the daemon's state in its fields.
+type service struct {
+	// configPath is set by --config, which start, restart and run accept.
+	configPath string
+}
+
+// DefineFlags adds the daemon's own flags to start, restart and run. Values
+// given to start reach the detached daemon before Init runs.
+func (s *service) DefineFlags(flags *flag.FlagSet) {
+	flags.StringVar(&s.configPath, "config", "", "`path` of the configuration file")
+}
+
+// Init runs in the detached daemon before `allopts start` returns. Open
+// listeners, read the configuration and check dependencies here: an error
 // stops the start-up and is shown to whoever ran `allopts start`.
-func initService(ctx context.Context) error {
+func (s *service) Init(ctx context.Context) error {
+	if s.configPath != "" {
+		if _, err := os.ReadFile(s.configPath); err != nil {
+			return fmt.Errorf("reading the configuration: %w", err)
+		}
+	}
+	slog.Info("starting", "config", s.configPath)
 	return nil
 }
 
-// serve is the daemon's work. It runs until ctx is cancelled, on SIGTERM or
+// Serve is the daemon's work. It runs until ctx is cancelled, on SIGTERM or
 // SIGINT (`allopts stop`), and should then return promptly.
-func serve(ctx context.Context) error {
-	log.Printf("%s: serving", name)
+func (s *service) Serve(ctx context.Context) error {
+	slog.Info("serving")
 	<-ctx.Done()
-	log.Printf("%s: stopping", name)
+	slog.Info("stopping")
 	return nil
 }
 
-// reload runs on SIGHUP (`allopts reload`): re-read configuration, reopen
+// Reload runs on SIGHUP (`allopts reload`): re-read the configuration, reopen
 // files. An error is logged and the daemon keeps running.
-func reload(ctx context.Context) error {
-	log.Printf("%s: reloading", name)
+func (s *service) Reload(ctx context.Context) error {
+	slog.Info("reloading", "config", s.configPath)
 	return nil
 }

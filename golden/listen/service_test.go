@@ -4,25 +4,36 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"example.com/acme/webd/internal/daemon"
 )
 
-// TestServeReturnsWhenCancelled checks what `webd stop` relies on: serve
+// The runtime finds service's hooks when it runs; these lines turn a
+// mistyped signature into a compile error. Remove one with its method.
+var (
+	_ daemon.Initializer = (*service)(nil)
+	_ daemon.Reloader    = (*service)(nil)
+	_ daemon.FlagDefiner = (*service)(nil)
+)
+
+// TestServeReturnsWhenCancelled checks what `webd stop` relies on: Serve
 // returns, without error, once its context is cancelled.
 func TestServeReturnsWhenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := initService(ctx); err != nil {
-		t.Fatalf("initService: %v", err)
+	s := new(service)
+	if err := s.Init(ctx); err != nil {
+		t.Fatalf("Init: %v", err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx) }()
+	go func() { done <- s.Serve(ctx) }()
 	cancel()
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("serve returned %v after its context was cancelled, want nil", err)
+			t.Fatalf("Serve returned %v after its context was cancelled, want nil", err)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not return within 10s of its context being cancelled")
+		t.Fatal("Serve did not return within 10s of its context being cancelled")
 	}
 }
