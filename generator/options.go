@@ -114,6 +114,9 @@ func (o Options) Validate() error {
 	if err := checkModuleName(o.Module, o.Name); err != nil {
 		return err
 	}
+	if err := checkReservedName(o.Name, o.Module); err != nil {
+		return err
+	}
 	for _, p := range []struct {
 		what, path string
 		file       bool // must name a file, not the root directory

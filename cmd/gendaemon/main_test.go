@@ -30,8 +30,9 @@ func TestScripts(t *testing.T) {
 		RequireUniqueNames:  true,
 		UpdateScripts:       *update,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits":   cmdExits,
-			"fileids": cmdFileIDs,
+			"exits":       cmdExits,
+			"fileids":     cmdFileIDs,
+			"endsdaemons": cmdEndsDaemons,
 		},
 		Setup: func(env *testscript.Env) error {
 			// The scripts compare what gendaemon writes with the golden
