@@ -70,7 +70,7 @@ func builtins() []verb {
 	return []verb{
 		{"start", "detach, wait until the daemon is ready (--start-timeout), print its pid", (*cli).defineStart},
 		{"stop", "send SIGTERM, wait for the daemon to exit, SIGKILL after --timeout", (*cli).defineStop},
-		{"restart", "stop the daemon if it is running, then start it", (*cli).defineRestart},
+		{"restart", "stop the daemon if it is running, then start it, with its flags unless given others", (*cli).defineRestart},
 		{"status", "print whether the daemon runs (exit 0 running, 1 dead, 3 stopped)", (*cli).defineStatus},
 		{"reload", "send SIGHUP: the daemon reopens its log file and calls its reload hook", (*cli).defineReload},
 		{"run", "run in the foreground, without detaching (debugging, containers, systemd)", (*cli).defineRun},
@@ -238,6 +238,7 @@ func (c *cli) defineRestart(flags *flag.FlagSet) func([]string) int {
 		// The processes that Start re-executes run this command again;
 		// only the one the user ran stops the old daemon.
 		if !reexecuted() {
+			c.keepServiceFlags(flags)
 			if code := c.stop(*timeout); code != exitOK {
 				return code
 			}
@@ -245,6 +246,60 @@ func (c *cli) defineRestart(flags *flag.FlagSet) func([]string) int {
 		return c.start()
 	})
 }
+
+// keepServiceFlags makes a restart that names none of the service's flags
+// start the new daemon with those of the running one, as an operator
+// expects: start --config X, then restart, keeps --config X. It reads the
+// running daemon's command line, takes the service's flags from it, and
+// adds them to this program's arguments, which Start passes on to the
+// daemon. Where that cannot be done it says why and changes nothing.
+func (c *cli) keepServiceFlags(flags *flag.FlagSet) {
+	// The old command line is parsed with the service's flags, bound to
+	// its fields as they are here, and the command's own, discarded.
+	old := flag.NewFlagSet(flags.Name(), flag.ContinueOnError)
+	old.SetOutput(io.Discard)
+	c.serviceFlags(old)
+	own := map[string]bool{}
+	flags.VisitAll(func(f *flag.Flag) {
+		if old.Lookup(f.Name) == nil {
+			own[f.Name] = true
+			old.Var(discard{}, f.Name, "")
+		}
+	})
+	given := false
+	flags.Visit(func(f *flag.Flag) { given = given || !own[f.Name] })
+	if given {
+		return // the user chose the service's flags
+	}
+	pid, err := Status(c.cfg)
+	if err != nil {
+		return // nothing runs: nothing to keep
+	}
+	args, err := processArgs(pid)
+	if err != nil || len(args) < 2 || args[1] != "start" && args[1] != "restart" {
+		return
+	}
+	if err := old.Parse(args[2:]); err != nil {
+		fmt.Fprintf(c.stderr, "%s restart: not keeping the running daemon's flags: %v\n", c.cfg.Name, err)
+		return
+	}
+	var kept []string
+	old.Visit(func(f *flag.Flag) {
+		if !own[f.Name] {
+			kept = append(kept, "--"+f.Name+"="+f.Value.String())
+		}
+	})
+	if len(kept) > 0 {
+		fmt.Fprintf(c.stdout, "%s restart: keeping the running daemon's %s\n", c.cfg.Name, strings.Join(kept, " "))
+		os.Args = append(os.Args, kept...)
+	}
+}
+
+// discard is a flag.Value that accepts and forgets any value.
+type discard struct{}
+
+func (discard) String() string   { return "" }
+func (discard) Set(string) error { return nil }
 
 func (c *cli) defineStop(flags *flag.FlagSet) func([]string) int {
 	c.pidFileFlag(flags)

@@ -132,6 +132,17 @@ func TestMainFlagsReachDaemon(t *testing.T) {
 		t.Fatalf("after restart, the daemon's hooks saw %q", got)
 	}
 
+	// A restart that names none of the service's flags keeps the running
+	// daemon's.
+	out, errOut, code = h.runMain("restart", "--pidfile", pidFile, "--start-timeout", "1m")
+	want = regexp.MustCompile(`^testd restart: keeping the running daemon's --config=` + regexp.QuoteMeta(second) + `\ntestd stopped \(pid \d+\)\ntestd started \(pid (\d+)\)\n$`)
+	if code != 0 || !want.MatchString(out) {
+		t.Fatalf("restart without --config: exit %d, stdout %q, stderr %q; want the flag kept", code, out, errOut)
+	}
+	if got := h.eventsUntil("init"); !equal(got, []string{"serve cancelled", "config=" + second, "environ=by-environ"}) {
+		t.Fatalf("after a restart without --config, the daemon's hooks saw %q", got)
+	}
+
 	if out, _, code := h.runMain("status", "--pidfile", pidFile); code != 0 || !strings.HasPrefix(out, "testd is running") {
 		t.Errorf("status: exit %d, %q; want 0, running", code, out)
 	}
