@@ -334,15 +334,6 @@ func commentLines(text string) string {
 // comment is a jennifer comment of one or more // lines.
 func comment(text string) *jen.Statement { return jen.Comment(commentLines(text)) }
 
-// rawString is a Go raw string literal of s, which is constant text of this
-// package, never user input.
-func rawString(s string) *jen.Statement {
-	if strings.Contains(s, "`") {
-		panic("generator: backquote in raw string")
-	}
-	return jen.Op("`" + s + "`")
-}
-
 // multiline renders a composite literal's elements one per line, with a
 // trailing comma.
 func multiline() jen.Options {
