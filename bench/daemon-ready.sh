@@ -72,7 +72,7 @@ track_pidfile "$pidfile"
 
 echo "== generating and building the gendaemon target"
 gen_project gdbench "$proj" --pidfile "$pidfile"
-rm -f "$proj/service_test.go" # it tests the scaffold's serve, replaced below
+rm -f "$proj/service_test.go" # it tests the scaffold's service, replaced below
 cat >"$proj/service.go" <<'GO'
 package main
 
@@ -83,19 +83,17 @@ import (
 	"daemonbench/probe"
 )
 
-// initService does nothing: the bench measures the runtime alone.
-func initService(ctx context.Context) error { return nil }
+// service has Serve alone: the bench measures the runtime.
+type service struct{}
 
-// serve writes the daemon-ready bench's ready line to $READY_FIFO and
+// Serve writes the daemon-ready bench's ready line to $READY_FIFO and
 // returns, so the daemon exits.
-func serve(ctx context.Context) error {
+func (s *service) Serve(ctx context.Context) error {
 	if rc := probe.Report("gendaemon", ""); rc != 0 {
 		return fmt.Errorf("probe.Report: status %d", rc)
 	}
 	return nil
 }
-
-func reload(ctx context.Context) error { return nil }
 GO
 (cd "$proj" && "$GO" mod edit -require=daemonbench@v0.0.0 -replace="daemonbench=$SHARED_BENCH/go")
 build_project "$proj" "$bin"
