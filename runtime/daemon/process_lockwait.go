@@ -19,7 +19,7 @@ import (
 // lock.
 type process struct {
 	pid  int
-	lock *os.File     // the pidfile, or nil: then nothing can be waited for
+	lock *os.File      // the pidfile, or nil: then nothing can be waited for
 	done chan struct{} // closed once the daemon's lock is released
 }
 
