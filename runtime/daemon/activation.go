@@ -1,5 +1,3 @@
-//go:build unix
-
 package daemon
 
 import (
@@ -8,8 +6,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // Environment variables of the sd_listen_fds(3) protocol.
@@ -76,7 +72,7 @@ func ListenFDs() (Activated, error) {
 	// finalizer would close a descriptor that belongs to someone else.
 	for i := range n {
 		fd := ListenFDsStart + i
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+		if err := markCloseOnExec(fd); err != nil {
 			return nil, fmt.Errorf("%s=%d: descriptor %d: %w", envListenFDs, n, fd, err)
 		}
 	}

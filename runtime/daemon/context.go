@@ -1,5 +1,3 @@
-//go:build unix && !aix && !netbsd
-
 package daemon
 
 import "context"

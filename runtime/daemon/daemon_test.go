@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -37,6 +38,7 @@ const (
 	ignoreEnv = "DAEMONTEST_IGNORE" // signals the launcher ignores, comma-separated
 	stagesEnv = "DAEMONTEST_STAGES" // if set, every process reports daemon.Reexecuted
 	regainEnv = "DAEMONTEST_REGAIN" // if set, Init tries setuid(0) and reports
+	lockEnv   = "DAEMONTEST_LOCK"   // the file a "locker" locks as a daemon would
 )
 
 func TestMain(m *testing.M) {
@@ -60,6 +62,8 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 		os.Exit(0)
+	case "locker":
+		os.Exit(locker())
 	}
 }
 
@@ -84,6 +88,23 @@ func launcher() int {
 		return 1
 	}
 	fmt.Printf("started %d\n", pid)
+	return 0
+}
+
+// locker takes the lock a daemon takes on the file named by lockEnv, says
+// "locked", and holds it until its standard input is closed: a stranger's
+// lock, in a process of its own, as POSIX record locks need.
+func locker() int {
+	f, err := os.OpenFile(os.Getenv(lockEnv), os.O_RDWR, 0)
+	if err == nil {
+		err = daemon.LockAsDaemon(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println("locked")
+	io.Copy(io.Discard, os.Stdin)
 	return 0
 }
 
@@ -418,6 +439,19 @@ func endProcess(t *testing.T, pid int) {
 	reap(pid)
 }
 
+// waitExit waits up to timeout for pid to exit, and fails the test if it
+// does not.
+func waitExit(t *testing.T, pid int, timeout time.Duration) {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return // already gone
+	}
+	defer unix.Close(pidfd)
+	if !exited(pidfd, timeout) {
+		t.Errorf("pid %d did not exit within %v", pid, timeout)
+	}
+}
+
 // reapOrphans reaps the test's children that have exited.
 func reapOrphans() {
 	for _, pid := range zombieChildren() {
@@ -602,7 +636,7 @@ func TestStartDetaches(t *testing.T) {
 		switch {
 		case target == leak.Name():
 			t.Errorf("daemon inherited the launcher's fd on %s as fd %s", target, fd)
-		case strings.Contains(target, "gendaemon-handoff"), strings.HasPrefix(target, "pipe:"):
+		case strings.Contains(target, "gendaemon-handoff"), strings.HasPrefix(target, "pipe:"), strings.HasPrefix(target, "socket:"):
 			t.Errorf("daemon still holds start-up descriptor %s: %s", fd, target)
 		}
 	}
@@ -820,6 +854,11 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("Stop = %d, %v, %v; want %d, false, nil", got, killed, err, pid)
 	}
 	h.waitEvent("serve cancelled")
+	if !daemon.StopWaitsForExit {
+		// Stop saw the lock go, which the daemon drops as it exits: the
+		// exit itself follows at once.
+		waitExit(t, pid, 5*time.Second)
+	}
 	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && !strings.Contains(string(st), ") Z ") {
 		t.Errorf("daemon %d still runs after Stop: %s", pid, st)
 	}

@@ -3,6 +3,7 @@
 package daemon_test
 
 import (
+	"bufio"
 	"errors"
 	"os"
 	"os/exec"
@@ -31,14 +32,7 @@ func TestPIDFileLockedByStranger(t *testing.T) {
 	if err := os.WriteFile(h.pidFile(), []byte(strconv.Itoa(victim.Process.Pid)+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(h.pidFile())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
+	lockAsStranger(t, h.pidFile())
 	if _, err := daemon.Status(cfg); err == nil || !strings.Contains(err.Error(), "holds its lock") {
 		t.Errorf("Status = %v, want a refusal: the lock holder is not the pid in the file", err)
 	}
@@ -50,6 +44,35 @@ func TestPIDFileLockedByStranger(t *testing.T) {
 	}
 	if st := readStat(t, victim.Process.Pid); st.state == "Z" {
 		t.Errorf("the unrelated process %d was signalled", victim.Process.Pid)
+	}
+}
+
+// lockAsStranger starts a process that takes a daemon's lock on path, and
+// returns once it holds it. The test ends it.
+func lockAsStranger(t *testing.T, path string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), roleEnv+"=locker", lockEnv+"="+path)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		endProcess(t, cmd.Process.Pid)
+		cmd.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if line != "locked\n" {
+		t.Fatalf("locker said %q, %v; want \"locked\"", line, err)
 	}
 }
 

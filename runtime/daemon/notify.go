@@ -1,10 +1,8 @@
-//go:build unix && !aix && !netbsd
-
-// The notify protocol is systemd's, but nothing in it is Linux-only: the file
-// builds on every Unix whose golang.org/x/sys/unix has clock_gettime (AIX's
-// lacks it) and CLOCK_MONOTONIC (NetBSD's lacks it), so that a daemon that
-// uses a Notifier still compiles on a developer's Mac, where every method is
-// a no-op because no service manager sets NOTIFY_SOCKET.
+// The notify protocol is systemd's, but nothing in it is Linux-only, and the
+// Notifier builds everywhere, so that a daemon that uses one still compiles
+// on a developer's Mac or Windows machine, where every method is a no-op
+// because no service manager sets NOTIFY_SOCKET. notify_unix.go sends the
+// datagrams.
 
 package daemon
 
@@ -16,10 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Environment variables of the sd_notify(3) protocol.
@@ -132,39 +127,10 @@ func (n *Notifier) Notify(state string) (bool, error) {
 	if n.socket[0] != '/' && n.socket[0] != '@' {
 		return false, fmt.Errorf("notify: unsupported %s %q: want an absolute path or an @abstract name", envNotifySocket, n.socket)
 	}
-	// A fresh socket per message, as sd_notify does: notifications are rare,
-	// and a kept socket would stay connected to the old address if the
-	// manager re-created its socket (systemd does on daemon-reexec). A raw
-	// socket rather than the net package's, so that the daemon does not link
-	// net, and with it cgo. SockaddrUnix turns a leading '@' into the
-	// leading NUL of the abstract namespace, as sd_notify does.
-	fd, err := socketCloexec(unix.AF_UNIX, unix.SOCK_DGRAM)
-	if err != nil {
-		return false, fmt.Errorf("notify: %w", err)
-	}
-	serr := unix.Sendto(fd, []byte(state), 0, &unix.SockaddrUnix{Name: n.socket})
-	cerr := unix.Close(fd)
-	if serr != nil {
-		return false, fmt.Errorf("notify %q: %w", firstLine(state), os.NewSyscallError("sendto", serr))
-	}
-	if cerr != nil {
-		return false, fmt.Errorf("notify: %w", os.NewSyscallError("close", cerr))
+	if err := sendNotify(n.socket, state); err != nil {
+		return false, err
 	}
 	return true, nil
-}
-
-// socketCloexec opens a close-on-exec socket. SOCK_CLOEXEC is not on every
-// Unix, so the flag is set after the fact under syscall.ForkLock, as the
-// standard library does, so that no concurrent exec inherits the socket.
-func socketCloexec(domain, typ int) (int, error) {
-	syscall.ForkLock.RLock()
-	defer syscall.ForkLock.RUnlock()
-	fd, err := unix.Socket(domain, typ, 0)
-	if err != nil {
-		return -1, os.NewSyscallError("socket", err)
-	}
-	unix.CloseOnExec(fd)
-	return fd, nil
 }
 
 // firstLine returns s up to its first newline, to name a message in errors.
@@ -207,11 +173,10 @@ func (n *Notifier) Reloading() (bool, error) {
 	if !n.Enabled() {
 		return false, nil
 	}
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+	usec, err := clockMonotonicUsec()
+	if err != nil {
 		return false, fmt.Errorf("notify reloading: read CLOCK_MONOTONIC: %w", err)
 	}
-	usec := ts.Nano() / int64(time.Microsecond)
 	return n.Notify("RELOADING=1\nMONOTONIC_USEC=" + strconv.FormatInt(usec, 10))
 }
 

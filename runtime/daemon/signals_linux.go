@@ -1,9 +1,9 @@
+//go:build !gendaemon_portable
+
 package daemon
 
 import (
 	"os"
-	"runtime"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -42,25 +42,4 @@ func rtSigaction(sig unix.Signal, act unsafe.Pointer) error {
 		}
 	}
 	return unix.EINVAL
-}
-
-// startWithEmptySigmask starts a process whose signal mask is empty, so a
-// signal the launcher had blocked is not blocked in the daemon (daemon(7),
-// step 3). The Go runtime saves the mask of the thread that forks and
-// restores it in the child; clearing it on a locked thread before the fork
-// gives the child a clean one. It uses syscall.ForkExec rather than
-// os.StartProcess, whose first call forks a throwaway child to probe pidfd
-// support: one fork fewer on every start.
-func startWithEmptySigmask(name string, argv []string, attr *syscall.ProcAttr) (pid int, err error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var empty, old unix.Sigset_t
-	if err := unix.PthreadSigmask(unix.SIG_SETMASK, &empty, &old); err != nil {
-		return 0, os.NewSyscallError("pthread_sigmask", err)
-	}
-	pid, err = syscall.ForkExec(name, argv, attr)
-	// Restoring a mask that was just read cannot fail; were it to, the thread
-	// would merely keep an empty mask.
-	_ = unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
-	return pid, err
 }

@@ -1,3 +1,5 @@
+//go:build unix
+
 package daemon
 
 import (
@@ -7,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -61,16 +64,6 @@ func Start(cfg Config, svc Service) (pid int, err error) {
 	return launch(cfg)
 }
 
-// reexecuted reports whether this process is one that Start re-executed.
-// Those run the program's main again, with the same arguments, and main must
-// call Start at once with the same Config: before it, descriptors 3 and 4
-// belong to Start and are not yet close-on-exec. Main's restart, which stops
-// the old daemon first, asks reexecuted to skip that in the re-executed
-// processes.
-func reexecuted() bool {
-	return handoffStage() != stageLauncher
-}
-
 // launch starts the session leader and waits for the daemon's message.
 func launch(cfg Config) (int, error) {
 	maxFD := cfg.MaxFD
@@ -111,7 +104,7 @@ func launch(cfg Config) (int, error) {
 		return 0, fmt.Errorf("reading the daemon's readiness: %w", readErr)
 	}
 	_, msg := startedPID(string(data))
-	return parseReadiness(cfg, msg, pid)
+	return parseReadiness(cfg, msg)
 }
 
 // startedPID takes the daemon's first line, which gives its pid, from msg.
@@ -127,20 +120,31 @@ func startedPID(msg string) (int, string) {
 
 // abandonStart ends a start-up that took longer than cfg.StartTimeout. The
 // daemon, and whatever its Init started, are in the process group of the
-// session leader (pid session, reaped already); Linux does not reuse a pid
+// session leader (pid session, reaped already); POSIX does not reuse a pid
 // while a process group of that number exists, so killing the group reaches
 // them and nothing else. Then it removes the pidfile, so that a failed start
 // leaves nothing behind. daemon is the daemon's pid, or 0 if it never
 // started.
 func abandonStart(cfg Config, session, daemon int) error {
-	pidfd := -1
+	var p *process
 	if daemon > 0 {
-		pidfd, _ = unix.PidfdOpen(daemon, 0)
+		p, _ = openProcess(daemon, nil) // before the kill: the pid is still the daemon's
 	}
 	unix.Kill(-session, unix.SIGKILL)
-	if pidfd >= 0 {
-		waitExit(pidfd, killWait)
-		unix.Close(pidfd)
+	exited := false
+	if p != nil {
+		exited, _ = p.wait(killWait)
+		p.close()
+	}
+	if !exited {
+		// Where a process can only be waited for by its pidfile's lock.
+		if f, pid, err := runningDaemon(cfg.PIDFile); err == nil {
+			if q, err := openProcess(pid, f); err == nil {
+				q.wait(killWait)
+				q.close()
+			}
+			f.Close()
+		}
 	}
 	removeStalePIDFile(cfg.PIDFile)
 	if daemon > 0 {
@@ -149,9 +153,8 @@ func abandonStart(cfg Config, session, daemon int) error {
 	return fmt.Errorf("no daemon started within %v", cfg.StartTimeout)
 }
 
-// parseReadiness turns the daemon's message into Start's results. reaped is
-// the session leader, which has exited and been reaped already.
-func parseReadiness(cfg Config, msg string, reaped int) (int, error) {
+// parseReadiness turns the daemon's message into Start's results.
+func parseReadiness(cfg Config, msg string) (int, error) {
 	word, rest, _ := strings.Cut(msg, " ")
 	pidText, payload, _ := strings.Cut(rest, " ")
 	sender, err := strconv.Atoi(pidText)
@@ -162,15 +165,9 @@ func parseReadiness(cfg Config, msg string, reaped int) (int, error) {
 	case msgReady:
 		return sender, nil
 	case msgRunning:
-		if sender != reaped {
-			awaitExit(sender)
-		}
 		pid, _ := strconv.Atoi(payload)
 		return pid, fmt.Errorf("%w (pid %d)", ErrAlreadyRunning, pid)
 	case msgError:
-		if sender != reaped {
-			awaitExit(sender)
-		}
 		// A daemon that dropped privileges may not have been allowed to
 		// remove its pidfile; the launcher usually is.
 		removeStalePIDFile(cfg.PIDFile)
@@ -220,17 +217,6 @@ type startError struct {
 
 func (e *startError) Error() string { return e.text }
 func (e *startError) Unwrap() error { return e.class }
-
-// awaitExit waits, for a bounded time, until the process that reported a
-// failed start-up has exited, so that Start leaves no process behind.
-func awaitExit(pid int) {
-	pidfd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return // gone already
-	}
-	defer unix.Close(pidfd)
-	waitExit(pidfd, killWait)
-}
 
 // startDaemon is the session leader: it starts the daemon, which is not a
 // session leader, and returns the status to exit with.
@@ -301,9 +287,14 @@ func reap(pid int) error {
 // readiness on ready, and returns the status to exit with.
 func runDaemon(cfg Config, svc hooks, ready *os.File) int {
 	setCloseOnExec(readyFD)
+	// A daemon that reports a failure exits, and keeps the readiness pipe
+	// open until it has: the launcher reads until the end of the pipe, so it
+	// returns only once no process of the start is left.
 	report := func(word, payload string) {
 		fmt.Fprintf(ready, "%s %d %s", word, os.Getpid(), payload)
-		ready.Close()
+		if word == msgReady {
+			ready.Close()
+		}
 	}
 	if err := redirectStdio(cfg); err != nil {
 		report(msgError, errorPayload(err))
@@ -320,6 +311,7 @@ func runDaemon(cfg Config, svc hooks, ready *os.File) int {
 			report(msgReady, "")
 		}
 	})
+	runtime.KeepAlive(ready) // open until exit, if the start failed
 	if err != nil {
 		slog.Error("exiting", "err", err)
 		return 1

@@ -1,3 +1,5 @@
+//go:build unix
+
 package daemon
 
 import (
@@ -216,23 +218,6 @@ func runningPID(err error) int {
 	return 0
 }
 
-// callHook runs one of the service's hooks, turning a panic into an error so
-// that a panicking Init is reported to whoever ran start.
-func callHook(ctx context.Context, name string, hook func(context.Context) error) (err error) {
-	if hook == nil {
-		return nil
-	}
-	defer func() {
-		if v := recover(); v != nil {
-			err = fmt.Errorf("%s panicked: %v\n%s", name, v, debug.Stack())
-		}
-	}()
-	if err := hook(ctx); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
-}
-
 // redirectStdio puts standard input on Config.Stdio and standard output and
 // error on Config.LogFile, or Config.Stdio (daemon(7), step 9).
 func redirectStdio(cfg Config) error {
@@ -241,8 +226,8 @@ func redirectStdio(cfg Config) error {
 		return err
 	}
 	defer in.Close()
-	if err := unix.Dup3(int(in.Fd()), 0, 0); err != nil {
-		return os.NewSyscallError("dup3", err)
+	if err := dupTo(int(in.Fd()), 0); err != nil {
+		return os.NewSyscallError("dup2", err)
 	}
 	out := stdioPath(cfg)
 	if cfg.LogFile != "" {
@@ -263,8 +248,8 @@ func redirectOutput(path string) error {
 	}
 	defer f.Close()
 	for _, fd := range []int{1, 2} {
-		if err := unix.Dup3(int(f.Fd()), fd, 0); err != nil {
-			return os.NewSyscallError("dup3", err)
+		if err := dupTo(int(f.Fd()), fd); err != nil {
+			return os.NewSyscallError("dup2", err)
 		}
 	}
 	if path != os.DevNull {

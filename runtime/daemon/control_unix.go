@@ -1,9 +1,10 @@
+//go:build unix
+
 package daemon
 
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -28,15 +29,15 @@ func Status(cfg Config) (pid int, err error) {
 // Reload hook, and returns the daemon's pid. It returns ErrNotRunning or
 // ErrDead as Status does.
 func Reload(cfg Config) (pid int, err error) {
-	pidfd, pid, err := openDaemon(cfg)
+	p, err := openDaemon(cfg)
 	if err != nil {
 		return 0, err
 	}
-	defer unix.Close(pidfd)
-	if err := unix.PidfdSendSignal(pidfd, unix.SIGHUP, nil, 0); err != nil {
-		return pid, fmt.Errorf("sending SIGHUP to pid %d: %w", pid, err)
+	defer p.close()
+	if err := p.signal(unix.SIGHUP); err != nil {
+		return p.pid, fmt.Errorf("sending SIGHUP to pid %d: %w", p.pid, err)
 	}
-	return pid, nil
+	return p.pid, nil
 }
 
 // Stop sends SIGTERM to the running daemon and waits until it has exited. If
@@ -49,27 +50,28 @@ func Stop(cfg Config, timeout time.Duration) (pid int, killed bool, err error) {
 	if timeout <= 0 {
 		timeout = DefaultStopTimeout
 	}
-	pidfd, pid, err := openDaemon(cfg)
+	p, err := openDaemon(cfg)
 	if errors.Is(err, ErrDead) {
 		return 0, false, errors.Join(err, removeStalePIDFile(cfg.PIDFile))
 	}
 	if err != nil {
 		return 0, false, err
 	}
-	defer unix.Close(pidfd)
-	if err := unix.PidfdSendSignal(pidfd, unix.SIGTERM, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+	defer p.close()
+	pid = p.pid
+	if err := p.signal(unix.SIGTERM); err != nil && !errors.Is(err, unix.ESRCH) {
 		return pid, false, fmt.Errorf("sending SIGTERM to pid %d: %w", pid, err)
 	}
-	exited, err := waitExit(pidfd, timeout)
+	exited, err := p.wait(timeout)
 	if err != nil {
 		return pid, false, err
 	}
 	if !exited {
 		killed = true
-		if err := unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+		if err := p.signal(unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
 			return pid, killed, fmt.Errorf("sending SIGKILL to pid %d: %w", pid, err)
 		}
-		if exited, err = waitExit(pidfd, killWait); err != nil {
+		if exited, err = p.wait(killWait); err != nil {
 			return pid, killed, err
 		}
 		if !exited {
@@ -82,58 +84,35 @@ func Stop(cfg Config, timeout time.Duration) (pid int, killed bool, err error) {
 	return pid, killed, nil
 }
 
-// openDaemon returns a pidfd for the daemon that holds the pidfile's lock,
-// and its pid. The pidfd refers to the process that had the pid when the
-// lock was held, so a signal sent through it never reaches a process that
-// reused the pid of a daemon that has exited.
-func openDaemon(cfg Config) (pidfd, pid int, err error) {
+// openDaemon returns the daemon that holds the pidfile's lock (process_*.go
+// says how each platform refers to it). The lock was held before the
+// process was opened and still is afterwards, so the daemon lived all along
+// and its pid could not have been reused in between.
+func openDaemon(cfg Config) (*process, error) {
 	if err := cfg.check(); err != nil {
-		return -1, 0, err
+		return nil, err
 	}
 	f, pid, err := runningDaemon(cfg.PIDFile)
 	if err != nil {
-		return -1, 0, err
+		return nil, err
 	}
 	defer f.Close()
-	pidfd, err = unix.PidfdOpen(pid, 0)
-	if errors.Is(err, unix.ESRCH) {
-		return -1, 0, ErrDead
+	p, err := openProcess(pid, f)
+	if errors.Is(err, errGone) {
+		return nil, ErrDead
 	}
 	if err != nil {
-		return -1, 0, fmt.Errorf("pidfd_open %d: %w", pid, err)
+		return nil, err
 	}
-	// The lock was held before the pidfd was opened and still is, so the
-	// daemon lived all along and pid could not have been reused.
 	if held, err := locked(f); err != nil || !held {
-		unix.Close(pidfd)
+		p.close()
 		if err == nil {
 			err = ErrDead
 		}
-		return -1, 0, err
+		return nil, err
 	}
-	return pidfd, pid, nil
+	return p, nil
 }
 
-// waitExit waits up to timeout for the process behind pidfd to exit. The
-// pidfd becomes readable when it does, so there is no polling interval.
-func waitExit(pidfd int, timeout time.Duration) (bool, error) {
-	deadline := time.Now().Add(timeout)
-	for {
-		left := time.Until(deadline)
-		if left < 0 {
-			left = 0
-		}
-		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
-		n, err := unix.Poll(fds, int((left+time.Millisecond-1)/time.Millisecond))
-		switch {
-		case errors.Is(err, unix.EINTR):
-			continue
-		case err != nil:
-			return false, os.NewSyscallError("poll", err)
-		case n > 0:
-			return true, nil
-		case left == 0:
-			return false, nil
-		}
-	}
-}
+// errGone: the process to open has exited already.
+var errGone = errors.New("process is gone")

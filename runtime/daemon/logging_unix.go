@@ -1,3 +1,5 @@
+//go:build unix
+
 package daemon
 
 import (
@@ -6,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -46,7 +47,7 @@ func journalStream(f *os.File, getenv func(string) string) bool {
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
 		return false
 	}
-	return dev == strconv.FormatUint(st.Dev, 10) && ino == strconv.FormatUint(st.Ino, 10)
+	return dev == fmt.Sprint(st.Dev) && ino == fmt.Sprint(st.Ino)
 }
 
 // A journalHandler puts each record's syslog priority in front of it.

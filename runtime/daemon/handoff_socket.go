@@ -1,0 +1,76 @@
+//go:build unix && !(linux && !gendaemon_portable)
+
+package daemon
+
+import (
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// newHandoff returns one end of a stream socket pair, close-on-exec, from
+// which the message naming stage can be read: the other end wrote it and is
+// closed. Where there is no memfd, a socket is the descriptor whose content
+// a process can look at without taking it (MSG_PEEK), which reexecuted needs
+// before Start takes the handoff; a pipe's content can only be consumed.
+func newHandoff(stage int) (*os.File, error) {
+	fds, err := socketPairCloexec()
+	if err != nil {
+		return nil, err
+	}
+	msg := []byte(handoffMessage(stage))
+	n, err := unix.Write(fds[1], msg)
+	unix.Close(fds[1])
+	if err == nil && n != len(msg) {
+		err = unix.EIO
+	}
+	if err != nil {
+		unix.Close(fds[0])
+		return nil, os.NewSyscallError("write", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "gendaemon-handoff"), nil
+}
+
+// socketPairCloexec makes a close-on-exec stream socket pair. SOCK_CLOEXEC
+// is not on every Unix, so the flag is set under syscall.ForkLock, as the
+// standard library does.
+func socketPairCloexec() ([2]int, error) {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		return fds, os.NewSyscallError("socketpair", err)
+	}
+	unix.CloseOnExec(fds[0])
+	unix.CloseOnExec(fds[1])
+	return fds, nil
+}
+
+// handoffStage reports the stage of this process without taking the
+// handoff. A descriptor at handoffFD that is not a Unix stream socket
+// holding exactly the message, already written, is left alone: this
+// process is then the launcher. Peeking never blocks and never consumes,
+// so a socket passed by a service manager is untouched.
+func handoffStage() int {
+	var st unix.Stat_t
+	if err := unix.Fstat(handoffFD, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		return stageLauncher
+	}
+	typ, err := unix.GetsockoptInt(handoffFD, unix.SOL_SOCKET, unix.SO_TYPE)
+	if err != nil || typ != unix.SOCK_STREAM {
+		return stageLauncher
+	}
+	// Readable now, so that peeking cannot block (MSG_DONTWAIT is not on
+	// every Unix).
+	fds := []unix.PollFd{{Fd: handoffFD, Events: unix.POLLIN}}
+	if n, err := unix.Poll(fds, 0); err != nil || n != 1 || fds[0].Revents&unix.POLLIN == 0 {
+		return stageLauncher
+	}
+	var buf [len(handoffMagic) + 2]byte
+	n, _, err := unix.Recvfrom(handoffFD, buf[:], unix.MSG_PEEK)
+	if err != nil || n < 0 {
+		return stageLauncher
+	}
+	return parseHandoff(buf[:n])
+}

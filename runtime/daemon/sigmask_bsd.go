@@ -1,0 +1,31 @@
+//go:build darwin || dragonfly || freebsd
+
+package daemon
+
+import (
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// sigSetmask is SIG_SETMASK of <signal.h> on these systems; golang.org/x/sys
+// defines it for Linux only.
+const sigSetmask = 3
+
+// sigset holds a sigset_t of any of these systems: 4 bytes on macOS, 16 on
+// FreeBSD and DragonFly.
+type sigset [4]uint32
+
+// clearThreadSigmask empties the calling thread's signal mask and returns
+// what puts the old one back. golang.org/x/sys has no pthread_sigmask here;
+// the sigprocmask system call acts on the calling thread on all three.
+func clearThreadSigmask() (restore func(), err error) {
+	var empty, old sigset
+	if _, _, errno := unix.RawSyscall(unix.SYS_SIGPROCMASK, sigSetmask, uintptr(unsafe.Pointer(&empty)), uintptr(unsafe.Pointer(&old))); errno != 0 {
+		return nil, os.NewSyscallError("sigprocmask", errno)
+	}
+	return func() {
+		_, _, _ = unix.RawSyscall(unix.SYS_SIGPROCMASK, sigSetmask, uintptr(unsafe.Pointer(&old)), 0)
+	}, nil
+}
