@@ -25,6 +25,10 @@ const (
 	exitUnknown     = 4 // for status: the state cannot be determined
 	exitNoPrivilege = 4 // for the other commands: permission denied
 	exitStopped     = 7 // for reload: the daemon is not running
+
+	// exitInitFailed is run's status when the service's Init failed: EX_CONFIG
+	// of sysexits.h, which the generated unit keeps systemd from retrying.
+	exitInitFailed = 78
 )
 
 // Main runs the command that the program's arguments name, with cfg as the
@@ -72,7 +76,7 @@ func builtins() []verb {
 		{"stop", "send SIGTERM, wait for the daemon to exit, SIGKILL after --timeout", (*cli).defineStop},
 		{"restart", "stop the daemon if it is running, then start it, with its flags unless given others", (*cli).defineRestart},
 		{"status", "print whether the daemon runs (exit 0 running, 1 dead, 3 stopped)", (*cli).defineStatus},
-		{"reload", "send SIGHUP: the daemon reopens its log file and calls its reload hook", (*cli).defineReload},
+		{"reload", "reopen the log file and call the reload hook; wait for it and report its error", (*cli).defineReload},
 		{"run", "run in the foreground, without detaching (debugging, containers, systemd)", (*cli).defineRun},
 		{"version", "print the program's version, its build and the tool that generated it", (*cli).defineVersion},
 		{"help", "print this help, or a command's flags: help COMMAND", (*cli).defineHelp},
@@ -314,14 +318,37 @@ func (c *cli) defineStatus(flags *flag.FlagSet) func([]string) int {
 
 func (c *cli) defineReload(flags *flag.FlagSet) func([]string) int {
 	c.pidFileFlag(flags)
+	pid := flags.Int("pid", 0, "reload the daemon with this pid, found without the pidfile (ExecReload=... --pid $MAINPID under systemd)")
 	return c.noArguments("reload", func() int {
-		pid, err := Reload(c.cfg)
+		if *pid != 0 {
+			return c.reloadPID(*pid)
+		}
+		pid, waited, err := reload(c.cfg)
 		if err != nil {
 			return c.fail("reload", err)
 		}
-		fmt.Fprintf(c.stdout, "%s reloading (pid %d)\n", c.cfg.Name, pid)
+		if waited {
+			fmt.Fprintf(c.stdout, "%s reloaded (pid %d)\n", c.cfg.Name, pid)
+		} else {
+			fmt.Fprintf(c.stdout, "%s reloading (pid %d)\n", c.cfg.Name, pid)
+		}
 		return exitOK
 	})
+}
+
+// reloadPID reloads the daemon whose pid a service manager gave, and waits
+// for the reload. Only a daemon's control socket is trusted: a pid is never
+// signalled on its own word.
+func (c *cli) reloadPID(pid int) int {
+	err := requestReload(c.cfg.Name, pid)
+	if errors.Is(err, errNoControl) {
+		err = fmt.Errorf("pid %d has no control socket of %s, so it is not %s, or runs where reload cannot wait (%w); use reload with its pidfile", pid, c.cfg.Name, c.cfg.Name, err)
+	}
+	if err != nil {
+		return c.fail("reload", err)
+	}
+	fmt.Fprintf(c.stdout, "%s reloaded (pid %d)\n", c.cfg.Name, pid)
+	return exitOK
 }
 
 func (c *cli) defineRun(flags *flag.FlagSet) func([]string) int {
@@ -331,7 +358,12 @@ func (c *cli) defineRun(flags *flag.FlagSet) func([]string) int {
 		if err := c.setEnviron(); err != nil {
 			return c.fail("run", err)
 		}
-		if err := Run(c.cfg, c.svc); err != nil {
+		err := Run(c.cfg, c.svc)
+		if errors.Is(err, ErrInit) {
+			fmt.Fprintf(c.stderr, "%s run: %v\n", c.cfg.Name, err)
+			return exitInitFailed
+		}
+		if err != nil {
 			return c.fail("run", err)
 		}
 		return exitOK

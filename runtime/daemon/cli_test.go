@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gendaemon/gendaemon/runtime/daemon"
 )
 
@@ -248,3 +250,141 @@ func readPIDFile(t *testing.T, path string) int {
 }
 
 func equal(a, b []string) bool { return strings.Join(a, "\n") == strings.Join(b, "\n") }
+
+// controlSocket returns how /proc/PID/fd shows the listening control
+// socket of the daemon testd with pid ("socket:[INODE]"), from the kernel's
+// table of Unix sockets, or "" if it has none.
+func controlSocket(t *testing.T, pid int) string {
+	t.Helper()
+	table, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/unix", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(table), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 8 && f[7] == fmt.Sprintf("@gendaemon/testd/%d", pid) {
+			return "socket:[" + f[6] + "]"
+		}
+	}
+	return ""
+}
+
+// startMain starts a daemon through Main and returns its pid.
+func (h *harness) startMain(args ...string) int {
+	h.t.Helper()
+	out, errOut, code := h.runMain(append([]string{"start"}, args...)...)
+	m := regexp.MustCompile(`^testd started \(pid (\d+)\)\n$`).FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		h.t.Fatalf("start: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	pid, _ := strconv.Atoi(m[1])
+	return pid
+}
+
+// TestMainReloadWaits checks that reload returns once the Reload hook has
+// returned, with its error: it can only report the hook's error if it
+// waited for it. --pid finds the daemon without the pidfile, as systemd's
+// ExecReload does.
+func TestMainReloadWaits(t *testing.T) {
+	h := newHarness(t)
+	h.env = append(h.env, reloadEnv+"=fail,fail,wait")
+	if err := unix.Mkfifo(h.fifo+".go", 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pid := h.startMain()
+	h.eventsUntil("init")
+
+	_, errOut, code := h.runMain("reload")
+	if want := "testd reload: reload: reload says no\n"; code != 1 || errOut != want {
+		t.Errorf("reload of a failing hook: exit %d, stderr %q; want 1, %q", code, errOut, want)
+	}
+	h.waitEvent("reload")
+	_, errOut, code = h.runMain("reload", "--pid", strconv.Itoa(pid))
+	if want := "testd reload: reload: reload says no\n"; code != 1 || errOut != want {
+		t.Errorf("reload --pid of a failing hook: exit %d, stderr %q; want 1, %q", code, errOut, want)
+	}
+	h.waitEvent("reload")
+	if st := readStat(t, pid); st.state == "Z" {
+		t.Fatal("the daemon exited after a failed reload")
+	}
+
+	// A hook that blocks: reload is still waiting when the hook runs.
+	cmd := exec.Command(os.Args[0], "reload", "--pid", strconv.Itoa(pid))
+	cmd.Env = h.command("main").Env
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { endProcess(t, cmd.Process.Pid) })
+	h.waitEvent("reload")
+	if st := readStat(t, cmd.Process.Pid); st.state == "Z" {
+		t.Fatalf("reload returned while the hook was running: %q", out.String())
+	}
+	release, err := os.OpenFile(h.fifo+".go", os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(release, "go")
+	release.Close()
+	if err := cmd.Wait(); err != nil || out.String() != fmt.Sprintf("testd reloaded (pid %d)\n", pid) {
+		t.Errorf("reload: %v, %q; want it to report the reload done", err, out.String())
+	}
+}
+
+// TestReloadTrustsOnlyTheDaemon checks the control socket's guards: a user
+// other than the daemon's own and root gets no reload, and reload --pid
+// refuses a pid whose socket another process holds.
+func TestReloadTrustsOnlyTheDaemon(t *testing.T) {
+	h := newHarness(t)
+	h.openToOthers()
+	pid := h.startMain()
+	h.eventsUntil("init")
+
+	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", os.Args[0], "reload", "--pid", strconv.Itoa(pid))
+	cmd.Env = h.command("main").Env
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "ended the reload without an answer") {
+		t.Errorf("reload as nobody: %v, %q; want it refused without an answer", err, out)
+	}
+
+	// A process of ours poses as daemon pid: its socket bears pid's name,
+	// but SO_PEERCRED names this test.
+	sleeper := exec.Command("sleep", "60")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { endProcess(t, sleeper.Process.Pid) })
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: fmt.Sprintf("@gendaemon/testd/%d", sleeper.Process.Pid)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 1); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := h.runMain("reload", "--pid", strconv.Itoa(sleeper.Process.Pid))
+	if code != 1 || !strings.Contains(errOut, "belongs to another process") {
+		t.Errorf("reload --pid of an impostor: exit %d, %q; want 1, refused", code, errOut)
+	}
+	select {
+	case e := <-h.events:
+		t.Errorf("the daemon reloaded (%q) for a request it should have refused", e)
+	default:
+	}
+}
+
+// TestMainRunInitFailure checks what a service manager sees when Init
+// fails under run: exit status 78, which the unit does not retry, and the
+// error on standard error.
+func TestMainRunInitFailure(t *testing.T) {
+	h := newHarness(t)
+	h.env = append(h.env, initEnv+"=fail")
+	_, errOut, code := h.runMain("run", "--pidfile", "")
+	if code != 78 || !strings.Contains(errOut, "testd run: init: init says no\n") || !strings.Contains(errOut, `level=ERROR msg="start-up failed"`) {
+		t.Errorf("run with a failing Init: exit %d, stderr %q; want 78, the error logged and printed", code, errOut)
+	}
+}

@@ -25,19 +25,31 @@ func Status(cfg Config) (pid int, err error) {
 	return lockHolder(cfg.PIDFile)
 }
 
-// Reload sends SIGHUP to the running daemon, which then calls the service's
-// Reload hook, and returns the daemon's pid. It returns ErrNotRunning or
-// ErrDead as Status does.
+// Reload asks the running daemon to reopen its log file and call the
+// service's Reload hook, and returns the daemon's pid. On Linux it waits
+// until the daemon has reloaded, over the daemon's control socket, and
+// returns the reload's error; elsewhere, or with a daemon whose runtime has
+// no control socket, it sends SIGHUP and returns at once. It returns
+// ErrNotRunning or ErrDead as Status does.
 func Reload(cfg Config) (pid int, err error) {
+	pid, _, err = reload(cfg)
+	return pid, err
+}
+
+// reload is Reload, and reports whether it waited for the reload.
+func reload(cfg Config) (pid int, waited bool, err error) {
 	p, err := openDaemon(cfg)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	defer p.close()
-	if err := p.signal(unix.SIGHUP); err != nil {
-		return p.pid, fmt.Errorf("sending SIGHUP to pid %d: %w", p.pid, err)
+	if err := requestReload(cfg.Name, p.pid); !errors.Is(err, errNoControl) {
+		return p.pid, true, err
 	}
-	return p.pid, nil
+	if err := p.signal(unix.SIGHUP); err != nil {
+		return p.pid, false, fmt.Errorf("sending SIGHUP to pid %d: %w", p.pid, err)
+	}
+	return p.pid, false, nil
 }
 
 // Stop sends SIGTERM to the running daemon and waits until it has exited. If

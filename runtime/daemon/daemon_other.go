@@ -45,6 +45,8 @@ func Status(cfg Config) (pid int, err error) { return 0, unixOnly("status") }
 // wrapping errors.ErrUnsupported.
 func Reload(cfg Config) (pid int, err error) { return 0, unixOnly("reload") }
 
+func reload(cfg Config) (pid int, waited bool, err error) { return 0, false, unixOnly("reload") }
+
 // reexecuted is false: nothing is re-executed where Start does not detach.
 func reexecuted() bool { return false }
 
@@ -66,7 +68,7 @@ func Run(cfg Config, svc Service) error {
 	defer stop()
 	h := hooksOf(svc)
 	if err := callHook(ctx, "init", h.Init); err != nil {
-		return err
+		return &initError{err}
 	}
 	if h.Serve == nil {
 		<-ctx.Done()

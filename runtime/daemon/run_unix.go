@@ -65,7 +65,7 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 	signals := make(chan os.Signal, 4)
 	signal.Notify(signals, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
 	defer signal.Stop(signals)
-	reloads := make(chan struct{}, 1)
+	reloads := make(chan reloadRequest, 1)
 	go d.dispatchSignals(ctx, signals, cancel, reloads)
 
 	stop, err := setUp(d.cfg, d.detached)
@@ -77,9 +77,12 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 
 	if err := callHook(ctx, "init", svc.Init); err != nil {
 		stop() // before start returns, no pidfile may be left
+		d.notifier.Status(firstLine(err.Error()))
+		slog.Error("start-up failed", "err", err)
 		started(0, err)
-		return err
+		return &initError{err}
 	}
+	defer d.serveControl(ctx, reloads)()
 	started(0, nil)
 	d.notifier.Ready()
 	go func() {
@@ -104,31 +107,39 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 				return fmt.Errorf("serve: %w", err)
 			}
 			return nil
-		case <-reloads:
-			d.reload(ctx, svc)
+		case req := <-reloads:
+			err := d.reload(ctx, svc)
+			if req.done != nil {
+				req.done <- err
+			}
 		}
 	}
 }
 
 // reload reopens the log file, so that logrotate can rename it, and calls
-// the service's Reload hook, between RELOADING=1 and READY=1.
-func (d *running) reload(ctx context.Context, svc hooks) {
+// the service's Reload hook, between RELOADING=1 and READY=1. It returns
+// what failed, for the reload command; the daemon keeps running.
+func (d *running) reload(ctx context.Context, svc hooks) error {
 	d.notifier.Reloading()
 	defer d.notifier.Ready()
+	var reopenErr error
 	if d.detached && d.cfg.LogFile != "" {
 		if err := redirectOutput(d.cfg.LogFile); err != nil {
 			slog.Error("reopening the log file", "path", d.cfg.LogFile, "err", err)
+			reopenErr = fmt.Errorf("reopening the log file %s: %w", d.cfg.LogFile, err)
 		}
 	}
-	if err := callHook(ctx, "reload", svc.Reload); err != nil {
-		slog.Error("reload failed", "err", err)
-		d.notifier.Status("reload failed: " + err.Error())
+	hookErr := callHook(ctx, "reload", svc.Reload)
+	if hookErr != nil {
+		slog.Error("reload failed", "err", hookErr)
+		d.notifier.Status("reload failed: " + firstLine(hookErr.Error()))
 	}
+	return errors.Join(reopenErr, hookErr)
 }
 
 // dispatchSignals cancels the service on SIGTERM and SIGINT and asks for a
 // reload on SIGHUP; reloads that arrive during a reload are merged into one.
-func (d *running) dispatchSignals(ctx context.Context, signals <-chan os.Signal, cancel context.CancelFunc, reloads chan<- struct{}) {
+func (d *running) dispatchSignals(ctx context.Context, signals <-chan os.Signal, cancel context.CancelFunc, reloads chan<- reloadRequest) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -140,7 +151,7 @@ func (d *running) dispatchSignals(ctx context.Context, signals <-chan os.Signal,
 				continue
 			}
 			select {
-			case reloads <- struct{}{}:
+			case reloads <- reloadRequest{}:
 			default:
 			}
 		}

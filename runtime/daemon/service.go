@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"flag"
 )
 
@@ -107,3 +108,17 @@ func hooksOf(svc Service) hooks {
 	}
 	return h
 }
+
+// ErrInit is wrapped by the error that Run returns when the service's Init
+// failed (or panicked): the daemon never became ready. Compare with
+// errors.Is. Main's run command then exits with status 78 (EX_CONFIG), which
+// a unit can exclude from restarts (RestartPreventExitStatus=78) so that a
+// configuration error is not retried into oblivion.
+var ErrInit = errors.New("init failed")
+
+// An initError is the error of a service's Init, as Run returns it.
+type initError struct{ err error }
+
+func (e *initError) Error() string        { return e.err.Error() }
+func (e *initError) Unwrap() error        { return e.err }
+func (e *initError) Is(target error) bool { return target == ErrInit }

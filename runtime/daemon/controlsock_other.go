@@ -1,0 +1,14 @@
+//go:build !linux
+
+package daemon
+
+import "context"
+
+// Control sockets live in Linux's abstract namespace. Elsewhere a daemon
+// has none, and reload only signals it.
+
+func (d *running) serveControl(ctx context.Context, reloads chan<- reloadRequest) (stop func()) {
+	return func() {}
+}
+
+func requestReload(name string, pid int) error { return errNoControl }
