@@ -29,10 +29,15 @@ const clashEnv = "DAEMONTEST_CLASH"
 type cliService struct {
 	funcService
 	configPath string
+	tags       []string // --tag, repeatable
 }
 
 func (s *cliService) DefineFlags(flags *flag.FlagSet) {
 	flags.StringVar(&s.configPath, "config", "", "`path` of the configuration file")
+	flags.Func("tag", "a `tag` of the daemon; repeat the flag for several", func(v string) error {
+		s.tags = append(s.tags, v)
+		return nil
+	})
 	if os.Getenv(clashEnv) == "flag" {
 		flags.String("pidfile", "", "a flag that start has already")
 	}
@@ -41,6 +46,9 @@ func (s *cliService) DefineFlags(flags *flag.FlagSet) {
 func (s *cliService) Init(ctx context.Context) error {
 	report("config=" + s.configPath)
 	report("environ=" + os.Getenv("CLITEST_ADDED"))
+	if len(s.tags) > 0 {
+		report("tags=" + strings.Join(s.tags, "|"))
+	}
 	return s.funcService.Init(ctx)
 }
 
@@ -154,6 +162,29 @@ func TestMainFlagsReachDaemon(t *testing.T) {
 	}
 	if _, errOut, code := h.runMain("reload", "--pidfile", pidFile); code != 7 {
 		t.Errorf("reload with nothing running: exit %d (%q), want 7", code, errOut)
+	}
+}
+
+// TestMainRestartKeepsRepeatedFlags checks that a restart without the
+// service's flags gives the new daemon the values the running one was
+// started with, for a flag given twice and defined with flags.Func, the
+// standard library's way to collect repeated values (its String is "").
+func TestMainRestartKeepsRepeatedFlags(t *testing.T) {
+	h := newHarness(t)
+	pidFile := filepath.Join(h.dir, "cli.pid")
+	if out, errOut, code := h.runMain("start", "--pidfile", pidFile, "--tag", "a", "--tag", "b,c"); code != 0 {
+		t.Fatalf("start: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+	}
+	want := []string{"config=", "environ=by-environ", "tags=a|b,c"}
+	if got := h.eventsUntil("init"); !equal(got, want) {
+		t.Fatalf("the daemon's Init saw %q, want %q", got, want)
+	}
+	out, errOut, code := h.runMain("restart", "--pidfile", pidFile)
+	if code != 0 {
+		t.Fatalf("restart: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+	}
+	if got := h.eventsUntil("init"); !equal(got, append([]string{"serve cancelled"}, want...)) {
+		t.Errorf("after a restart without flags (stdout %q), the daemon's hooks saw %q; want the tags it was started with, %q", out, got, want[2])
 	}
 }
 
