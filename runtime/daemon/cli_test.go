@@ -188,6 +188,28 @@ func TestMainRestartKeepsRepeatedFlags(t *testing.T) {
 	}
 }
 
+// TestMainRestartWithFlagTerminator checks restart with "--" after its
+// flags, as scripts write to end the options: it replaces the running
+// daemon, as restart without it does. The flags that restart keeps must not
+// land after the "--", where the re-executed stages read them as arguments
+// and exit before they start the daemon, with the old one already stopped.
+func TestMainRestartWithFlagTerminator(t *testing.T) {
+	h := newHarness(t)
+	pidFile := filepath.Join(h.dir, "cli.pid")
+	conf := filepath.Join(h.dir, "kept.conf")
+	if out, errOut, code := h.runMain("start", "--pidfile", pidFile, "--config", conf); code != 0 {
+		t.Fatalf("start: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+	}
+	h.eventsUntil("init")
+	out, errOut, code := h.runMain("restart", "--pidfile", pidFile, "--")
+	if code != 0 {
+		t.Errorf("restart --: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+	}
+	if out, _, code := h.runMain("status", "--pidfile", pidFile); code != 0 {
+		t.Errorf("status after restart --: exit %d, %q; want 0, running", code, out)
+	}
+}
+
 // TestMainRunUsesServiceFlagsAndEnviron checks that run, in the foreground,
 // sees the service's flag and environment as start does.
 func TestMainRunUsesServiceFlagsAndEnviron(t *testing.T) {
