@@ -38,8 +38,11 @@ func (s *cliService) DefineFlags(flags *flag.FlagSet) {
 		s.tags = append(s.tags, v)
 		return nil
 	})
-	if os.Getenv(clashEnv) == "flag" {
+	switch os.Getenv(clashEnv) {
+	case "flag":
 		flags.String("pidfile", "", "a flag that start has already")
+	case "timeout":
+		flags.Duration("timeout", time.Second, "a flag that restart and stop have, but not start")
 	}
 }
 
@@ -207,6 +210,23 @@ func TestMainRestartWithFlagTerminator(t *testing.T) {
 	}
 	if out, _, code := h.runMain("status", "--pidfile", pidFile); code != 0 {
 		t.Errorf("status after restart --: exit %d, %q; want 0, running", code, out)
+	}
+}
+
+// TestMainServiceFlagNamedTimeout checks a service's flag that start and
+// run accept, because they have no flag of that name, but restart has
+// (--timeout): whether it is refused or not, start and restart must agree,
+// so that a daemon that started does not fail at its first restart.
+func TestMainServiceFlagNamedTimeout(t *testing.T) {
+	h := newHarness(t)
+	h.env = append(h.env, clashEnv+"=timeout")
+	pidFile := filepath.Join(h.dir, "cli.pid")
+	if _, _, code := h.runMain("start", "--pidfile", pidFile); code != 0 {
+		return // refused up front, as restart refuses it
+	}
+	h.eventsUntil("init")
+	if out, errOut, code := h.runMain("restart", "--pidfile", pidFile); code != 0 {
+		t.Errorf("start accepted the service's --timeout (exit 0), but restart: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
 
