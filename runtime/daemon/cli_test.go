@@ -11,10 +11,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gendaemon/gendaemon/runtime/daemon"
 )
@@ -22,6 +24,10 @@ import (
 // clashEnv makes the CLI tests' service define a flag or a command whose
 // name is taken: "flag" or "command".
 const clashEnv = "DAEMONTEST_CLASH"
+
+// rewriteArgvEnv makes the CLI tests' Init, in the daemon, rewrite its own
+// command line to "x start --config=VALUE", as a compromised daemon can.
+const rewriteArgvEnv = "DAEMONTEST_REWRITE_ARGV"
 
 // cliService is the service of the CLI tests: testService's hooks, with a
 // flag, a command and an environment of its own, as a user's service.go
@@ -52,6 +58,9 @@ func (s *cliService) Init(ctx context.Context) error {
 	if len(s.tags) > 0 {
 		report("tags=" + strings.Join(s.tags, "|"))
 	}
+	if conf := os.Getenv(rewriteArgvEnv); conf != "" {
+		rewriteArgv("x", "start", "--config="+conf)
+	}
 	return s.funcService.Init(ctx)
 }
 
@@ -76,6 +85,17 @@ func (s *cliService) Commands() []daemon.Command {
 			return nil
 		},
 	}}
+}
+
+// rewriteArgv overwrites this process's command line in place, in the
+// memory /proc/PID/cmdline reads, as any process can do to itself: Go's
+// os.Args point into that memory. What is left of it is zeroed.
+func rewriteArgv(args ...string) {
+	first, last := os.Args[0], os.Args[len(os.Args)-1]
+	start := unsafe.StringData(first)
+	end := uintptr(unsafe.Pointer(unsafe.StringData(last))) + uintptr(len(last))
+	area := unsafe.Slice(start, int(end-uintptr(unsafe.Pointer(start))))
+	clear(area[copy(area, strings.Join(args, "\x00")+"\x00"):])
 }
 
 // mainConfig is the Config that the CLI tests' main hands to daemon.Main.
@@ -227,6 +247,44 @@ func TestMainServiceFlagNamedTimeout(t *testing.T) {
 	h.eventsUntil("init")
 	if out, errOut, code := h.runMain("restart", "--pidfile", pidFile); code != 0 {
 		t.Errorf("start accepted the service's --timeout (exit 0), but restart: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// TestMainRestartDistrustsDaemonCommandLine starts, as root, a daemon that
+// runs as nobody and then rewrites its own command line, as a compromised
+// daemon can: /proc/PID/cmdline is the daemon's memory, not a record of how
+// it was started. root's restart must not hand the new daemon the flags
+// the old one wrote there.
+func TestMainRestartDistrustsDaemonCommandLine(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to start a daemon that runs as nobody; CI runs as root")
+	}
+	h := newHarness(t)
+	h.config["WorkDir"] = "/"
+	h.config["User"] = "nobody"
+	h.config["Group"] = "nogroup"
+	h.openToOthers()
+	injected := filepath.Join(h.dir, "injected.conf")
+	h.env = append(h.env, rewriteArgvEnv+"="+injected)
+	pidFile := filepath.Join(h.dir, "cli.pid")
+	conf := filepath.Join(h.dir, "operator.conf")
+	out, errOut, code := h.runMain("start", "--pidfile", pidFile, "--config", conf)
+	if code != 0 {
+		t.Fatalf("start: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+	}
+	if got := h.eventsUntil("init"); len(got) == 0 || got[0] != "config="+conf {
+		t.Fatalf("the daemon's Init saw %q, want config=%s first", got, conf)
+	}
+	pid := readPIDFile(t, pidFile)
+	if cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err != nil || !strings.Contains(string(cmdline), injected) {
+		t.Fatalf("the daemon did not rewrite its command line: %q, %v", cmdline, err)
+	}
+	out, errOut, code = h.runMain("restart", "--pidfile", pidFile)
+	if code != 0 {
+		t.Fatalf("restart: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+	}
+	if got := h.eventsUntil("init"); slices.Contains(got, "config="+injected) {
+		t.Errorf("root's restart gave the new daemon the --config that the unprivileged daemon wrote into its own command line (stdout %q); its hooks saw %q", out, got)
 	}
 }
 
