@@ -65,6 +65,9 @@ func (s *cliService) Init(ctx context.Context) error {
 }
 
 func (s *cliService) Environ(inherited []string) []string {
+	if os.Getenv(clashEnv) == "environ" {
+		return append(inherited, "CLITEST_ADDED=by-environ", "NOT_AN_ASSIGNMENT")
+	}
 	return append(inherited, "CLITEST_ADDED=by-environ")
 }
 
@@ -285,6 +288,25 @@ func TestMainRestartDistrustsDaemonCommandLine(t *testing.T) {
 	}
 	if got := h.eventsUntil("init"); slices.Contains(got, "config="+injected) {
 		t.Errorf("root's restart gave the new daemon the --config that the unprivileged daemon wrote into its own command line (stdout %q); its hooks saw %q", out, got)
+	}
+}
+
+// TestMainEnvironEntryWithoutEquals checks an Environ that returns an entry
+// that is not NAME=value: run refuses it; start must not pass it on to a
+// daemon either.
+func TestMainEnvironEntryWithoutEquals(t *testing.T) {
+	h := newHarness(t)
+	h.env = append(h.env, clashEnv+"=environ")
+	pidFile := filepath.Join(h.dir, "cli.pid")
+	_, runErr, runCode := h.runMain("run", "--pidfile", "")
+	if runCode == 0 {
+		t.Fatalf("run accepted the entry; stderr %q", runErr)
+	}
+	out, errOut, code := h.runMain("start", "--pidfile", pidFile)
+	if code == 0 {
+		environ, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", readPIDFile(t, pidFile)))
+		t.Errorf("run refused the environment (exit %d, %q), but start started a daemon with it (stdout %q, stderr %q); its environment has NOT_AN_ASSIGNMENT: %v",
+			runCode, runErr, out, errOut, strings.Contains(string(environ), "\x00NOT_AN_ASSIGNMENT\x00"))
 	}
 }
 
