@@ -310,6 +310,28 @@ func TestMainEnvironEntryWithoutEquals(t *testing.T) {
 	}
 }
 
+// TestMainRestartKeepsFlagsOfRun checks restart of a daemon that runs in
+// the foreground with a pidfile (run --pidfile, as under a supervisor or
+// in a container): as for one that start detached, a restart without the
+// service's flags keeps those the running daemon was given, or says that
+// it does not; it must not drop them silently.
+func TestMainRestartKeepsFlagsOfRun(t *testing.T) {
+	h := newHarness(t)
+	pidFile := filepath.Join(h.dir, "cli.pid")
+	conf := filepath.Join(h.dir, "run.conf")
+	cmd := exec.Command(os.Args[0], "run", "--pidfile", pidFile, "--config", conf)
+	cmd.Env = h.command("main").Env
+	h.startRunner(cmd)
+	h.eventsUntil("init")
+	out, errOut, code := h.runMain("restart", "--pidfile", pidFile)
+	if code != 0 {
+		t.Fatalf("restart: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+	}
+	if got := h.eventsUntil("init"); !slices.Contains(got, "config="+conf) && !strings.Contains(out+errOut, "not keeping") {
+		t.Errorf("restart of a daemon run with --config %s: its hooks saw %q, and restart said %q, %q; want the flag kept, or a word that it is not", conf, got, out, errOut)
+	}
+}
+
 // TestMainRunUsesServiceFlagsAndEnviron checks that run, in the foreground,
 // sees the service's flag and environment as start does.
 func TestMainRunUsesServiceFlagsAndEnviron(t *testing.T) {
