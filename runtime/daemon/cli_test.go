@@ -19,6 +19,7 @@ import (
 	"unsafe"
 
 	"github.com/gendaemon/gendaemon/runtime/daemon"
+	"golang.org/x/sys/unix"
 )
 
 // clashEnv makes the CLI tests' service define a flag or a command whose
@@ -329,6 +330,48 @@ func TestMainRestartKeepsFlagsOfRun(t *testing.T) {
 	}
 	if got := h.eventsUntil("init"); !slices.Contains(got, "config="+conf) && !strings.Contains(out+errOut, "not keeping") {
 		t.Errorf("restart of a daemon run with --config %s: its hooks saw %q, and restart said %q, %q; want the flag kept, or a word that it is not", conf, got, out, errOut)
+	}
+}
+
+// TestMainHonoursConfigStartTimeout gives Main a Config whose StartTimeout
+// is 300ms, as a caller's defaults may, and no --start-timeout: a daemon
+// whose Init never returns must be given up after 300ms, not after the
+// flag's own default of 90s.
+func TestMainHonoursConfigStartTimeout(t *testing.T) {
+	h := newHarness(t)
+	release := h.fifo + ".go"
+	if err := unix.Mkfifo(release, 0o600); err != nil { // Init waits on it
+		t.Fatal(err)
+	}
+	h.config["StartTimeout"] = "300ms"
+	h.env = append(h.env, initEnv+"=wait")
+	cmd := exec.Command(os.Args[0], "start", "--pidfile", filepath.Join(h.dir, "cli.pid"))
+	cmd.Env = h.command("main").Env
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h.t.Cleanup(func() { endProcess(t, cmd.Process.Pid) })
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	h.eventsUntil("init waiting")
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(out.String(), "was not ready within 300ms") {
+			t.Errorf("start: %v, %q; want it to give up after Config.StartTimeout, 300ms", err, out.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("start still waits for Init 10s after Config.StartTimeout (300ms) has passed")
+		if f, err := os.OpenFile(release, os.O_WRONLY, 0); err == nil {
+			fmt.Fprintln(f, "go")
+			f.Close()
+		}
+		<-done
+		if m := regexp.MustCompile(`started \(pid (\d+)\)`).FindStringSubmatch(out.String()); m != nil {
+			pid, _ := strconv.Atoi(m[1])
+			endProcess(t, pid)
+		}
 	}
 }
 
