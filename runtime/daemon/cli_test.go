@@ -26,6 +26,25 @@ import (
 // name is taken: "flag" or "command".
 const clashEnv = "DAEMONTEST_CLASH"
 
+// spawnEnv makes the CLI tests' DefineFlags run a helper process, as code
+// that computes a flag's default may (see spawnHelper).
+const spawnEnv = "DAEMONTEST_SPAWN"
+
+// spawnHelper runs readlink on descriptors 3 and 4 of its own process, with
+// its standard output on the events FIFO: each descriptor it inherited
+// shows as one event, its target ("pipe:[N]", "/memfd:..."). os/exec passes
+// a child only descriptors 0 to 2 and those not marked close-on-exec.
+func spawnHelper() {
+	f, err := os.OpenFile(os.Getenv(eventsEnv), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	cmd := exec.Command("readlink", "/proc/self/fd/3", "/proc/self/fd/4")
+	cmd.Stdout = f
+	cmd.Run()
+}
+
 // rewriteArgvEnv makes the CLI tests' Init, in the daemon, rewrite its own
 // command line to "x start --config=VALUE", as a compromised daemon can.
 const rewriteArgvEnv = "DAEMONTEST_REWRITE_ARGV"
@@ -45,6 +64,9 @@ func (s *cliService) DefineFlags(flags *flag.FlagSet) {
 		s.tags = append(s.tags, v)
 		return nil
 	})
+	if os.Getenv(spawnEnv) != "" {
+		spawnHelper()
+	}
 	switch os.Getenv(clashEnv) {
 	case "flag":
 		flags.String("pidfile", "", "a flag that start has already")
@@ -371,6 +393,27 @@ func TestMainHonoursConfigStartTimeout(t *testing.T) {
 		if m := regexp.MustCompile(`started \(pid (\d+)\)`).FindStringSubmatch(out.String()); m != nil {
 			pid, _ := strconv.Atoi(m[1])
 			endProcess(t, pid)
+		}
+	}
+}
+
+// TestMainHooksBeforeStartLeakNoDescriptors checks the processes that start
+// re-executes: Main runs the service's code there (Commands, DefineFlags,
+// flag.Value.Set) before Start has taken the stage handoff at descriptor 3
+// and made the readiness pipe at 4 close-on-exec. A process that code
+// starts must inherit neither: a helper that holds the readiness pipe
+// keeps start waiting until it exits (past --start-timeout, the daemon is
+// killed), and one that is the program itself reads the handoff as its own.
+func TestMainHooksBeforeStartLeakNoDescriptors(t *testing.T) {
+	h := newHarness(t)
+	h.env = append(h.env, spawnEnv+"=1")
+	pidFile := filepath.Join(h.dir, "cli.pid")
+	if out, errOut, code := h.runMain("start", "--pidfile", pidFile); code != 0 {
+		t.Fatalf("start: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+	}
+	for _, event := range h.eventsUntil("init") {
+		if strings.HasPrefix(event, "pipe:") || strings.HasPrefix(event, "/memfd:") {
+			t.Errorf("a process started by the service's DefineFlags in a re-executed stage inherited a descriptor of the runtime: %s", event)
 		}
 	}
 }
