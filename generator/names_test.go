@@ -100,3 +100,33 @@ func TestAcceptedNamesBuild(t *testing.T) {
 		})
 	}
 }
+
+// TestNamesWithCompilerMeaning checks names that the go command accepts as
+// a module path but the compiler reserves as a package path: "type" is the
+// path of the compiler's own package for type descriptors, so go test of a
+// module called type fails with an internal compiler error ("package
+// "type" has name "type", but want "main""). Each must be refused up
+// front, or its project must build, vet and test.
+func TestNamesWithCompilerMeaning(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds whole projects; skipped with -short")
+	}
+	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "CGO_ENABLED=0")
+	for _, name := range []string{"type"} {
+		t.Run(name, func(t *testing.T) {
+			opts := NewOptions(name)
+			if err := opts.Validate(); err != nil {
+				if !errors.Is(err, ErrInvalidOption) {
+					t.Fatalf("Validate(%q) = %v, want nil or an invalid option", name, err)
+				}
+				return // refused up front: fine
+			}
+			dir := writeProject(t, opts)
+			for _, args := range [][]string{{"go", "vet", "./..."}, {"go", "build"}, {"go", "test", "./..."}} {
+				if out, code := runIn(t, dir, env, args...); code != 0 {
+					t.Fatalf("Validate(%q) = nil, but %s: exit %d\n%s", name, strings.Join(args, " "), code, out)
+				}
+			}
+		})
+	}
+}

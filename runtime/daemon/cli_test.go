@@ -11,19 +11,45 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/gendaemon/gendaemon/runtime/daemon"
+	"golang.org/x/sys/unix"
 )
 
 // clashEnv makes the CLI tests' service define a flag or a command whose
 // name is taken: "flag" or "command".
 const clashEnv = "DAEMONTEST_CLASH"
+
+// spawnEnv makes the CLI tests' DefineFlags run a helper process, as code
+// that computes a flag's default may (see spawnHelper).
+const spawnEnv = "DAEMONTEST_SPAWN"
+
+// spawnHelper runs readlink on descriptors 3 and 4 of its own process, with
+// its standard output on the events FIFO: each descriptor it inherited
+// shows as one event, its target ("pipe:[N]", "/memfd:..."). os/exec passes
+// a child only descriptors 0 to 2 and those not marked close-on-exec.
+func spawnHelper() {
+	f, err := os.OpenFile(os.Getenv(eventsEnv), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	cmd := exec.Command("readlink", "/proc/self/fd/3", "/proc/self/fd/4")
+	cmd.Stdout = f
+	cmd.Run()
+}
+
+// rewriteArgvEnv makes the CLI tests' Init, in the daemon, rewrite its own
+// command line to "x start --config=VALUE", as a compromised daemon can.
+const rewriteArgvEnv = "DAEMONTEST_REWRITE_ARGV"
 
 // cliService is the service of the CLI tests: testService's hooks, with a
 // flag, a command and an environment of its own, as a user's service.go
@@ -31,22 +57,42 @@ const clashEnv = "DAEMONTEST_CLASH"
 type cliService struct {
 	funcService
 	configPath string
+	tags       []string // --tag, repeatable
 }
 
 func (s *cliService) DefineFlags(flags *flag.FlagSet) {
 	flags.StringVar(&s.configPath, "config", "", "`path` of the configuration file")
-	if os.Getenv(clashEnv) == "flag" {
+	flags.Func("tag", "a `tag` of the daemon; repeat the flag for several", func(v string) error {
+		s.tags = append(s.tags, v)
+		return nil
+	})
+	if os.Getenv(spawnEnv) != "" {
+		spawnHelper()
+	}
+	switch os.Getenv(clashEnv) {
+	case "flag":
 		flags.String("pidfile", "", "a flag that start has already")
+	case "timeout":
+		flags.Duration("timeout", time.Second, "a flag that restart and stop have, but not start")
 	}
 }
 
 func (s *cliService) Init(ctx context.Context) error {
 	report("config=" + s.configPath)
 	report("environ=" + os.Getenv("CLITEST_ADDED"))
+	if len(s.tags) > 0 {
+		report("tags=" + strings.Join(s.tags, "|"))
+	}
+	if conf := os.Getenv(rewriteArgvEnv); conf != "" {
+		rewriteArgv("x", "start", "--config="+conf)
+	}
 	return s.funcService.Init(ctx)
 }
 
 func (s *cliService) Environ(inherited []string) []string {
+	if os.Getenv(clashEnv) == "environ" {
+		return append(inherited, "CLITEST_ADDED=by-environ", "NOT_AN_ASSIGNMENT")
+	}
 	return append(inherited, "CLITEST_ADDED=by-environ")
 }
 
@@ -67,6 +113,17 @@ func (s *cliService) Commands() []daemon.Command {
 			return nil
 		},
 	}}
+}
+
+// rewriteArgv overwrites this process's command line in place, in the
+// memory /proc/PID/cmdline reads, as any process can do to itself: Go's
+// os.Args point into that memory. What is left of it is zeroed.
+func rewriteArgv(args ...string) {
+	first, last := os.Args[0], os.Args[len(os.Args)-1]
+	start := unsafe.StringData(first)
+	end := uintptr(unsafe.Pointer(unsafe.StringData(last))) + uintptr(len(last))
+	area := unsafe.Slice(start, int(end-uintptr(unsafe.Pointer(start))))
+	clear(area[copy(area, strings.Join(args, "\x00")+"\x00"):])
 }
 
 // mainConfig is the Config that the CLI tests' main hands to daemon.Main.
@@ -156,6 +213,210 @@ func TestMainFlagsReachDaemon(t *testing.T) {
 	}
 	if _, errOut, code := h.runMain("reload", "--pidfile", pidFile); code != 7 {
 		t.Errorf("reload with nothing running: exit %d (%q), want 7", code, errOut)
+	}
+}
+
+// TestMainRestartKeepsRepeatedFlags checks that a restart without the
+// service's flags gives the new daemon the values the running one was
+// started with, for a flag given twice and defined with flags.Func, the
+// standard library's way to collect repeated values (its String is "").
+func TestMainRestartKeepsRepeatedFlags(t *testing.T) {
+	h := newHarness(t)
+	pidFile := filepath.Join(h.dir, "cli.pid")
+	if out, errOut, code := h.runMain("start", "--pidfile", pidFile, "--tag", "a", "--tag", "b,c"); code != 0 {
+		t.Fatalf("start: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+	}
+	want := []string{"config=", "environ=by-environ", "tags=a|b,c"}
+	if got := h.eventsUntil("init"); !equal(got, want) {
+		t.Fatalf("the daemon's Init saw %q, want %q", got, want)
+	}
+	out, errOut, code := h.runMain("restart", "--pidfile", pidFile)
+	if code != 0 {
+		t.Fatalf("restart: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+	}
+	if got := h.eventsUntil("init"); !equal(got, append([]string{"serve cancelled"}, want...)) {
+		t.Errorf("after a restart without flags (stdout %q), the daemon's hooks saw %q; want the tags it was started with, %q", out, got, want[2])
+	}
+}
+
+// TestMainRestartWithFlagTerminator checks restart with "--" after its
+// flags, as scripts write to end the options: it replaces the running
+// daemon, as restart without it does. The flags that restart keeps must not
+// land after the "--", where the re-executed stages read them as arguments
+// and exit before they start the daemon, with the old one already stopped.
+func TestMainRestartWithFlagTerminator(t *testing.T) {
+	h := newHarness(t)
+	pidFile := filepath.Join(h.dir, "cli.pid")
+	conf := filepath.Join(h.dir, "kept.conf")
+	if out, errOut, code := h.runMain("start", "--pidfile", pidFile, "--config", conf); code != 0 {
+		t.Fatalf("start: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+	}
+	h.eventsUntil("init")
+	out, errOut, code := h.runMain("restart", "--pidfile", pidFile, "--")
+	if code != 0 {
+		t.Errorf("restart --: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+	}
+	if out, _, code := h.runMain("status", "--pidfile", pidFile); code != 0 {
+		t.Errorf("status after restart --: exit %d, %q; want 0, running", code, out)
+	}
+}
+
+// TestMainServiceFlagNamedTimeout checks a service's flag that start and
+// run accept, because they have no flag of that name, but restart has
+// (--timeout): whether it is refused or not, start and restart must agree,
+// so that a daemon that started does not fail at its first restart.
+func TestMainServiceFlagNamedTimeout(t *testing.T) {
+	h := newHarness(t)
+	h.env = append(h.env, clashEnv+"=timeout")
+	pidFile := filepath.Join(h.dir, "cli.pid")
+	if _, _, code := h.runMain("start", "--pidfile", pidFile); code != 0 {
+		return // refused up front, as restart refuses it
+	}
+	h.eventsUntil("init")
+	if out, errOut, code := h.runMain("restart", "--pidfile", pidFile); code != 0 {
+		t.Errorf("start accepted the service's --timeout (exit 0), but restart: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// TestMainRestartDistrustsDaemonCommandLine starts, as root, a daemon that
+// runs as nobody and then rewrites its own command line, as a compromised
+// daemon can: /proc/PID/cmdline is the daemon's memory, not a record of how
+// it was started. root's restart must not hand the new daemon the flags
+// the old one wrote there.
+func TestMainRestartDistrustsDaemonCommandLine(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to start a daemon that runs as nobody; CI runs as root")
+	}
+	h := newHarness(t)
+	h.config["WorkDir"] = "/"
+	h.config["User"] = "nobody"
+	h.config["Group"] = "nogroup"
+	h.openToOthers()
+	injected := filepath.Join(h.dir, "injected.conf")
+	h.env = append(h.env, rewriteArgvEnv+"="+injected)
+	pidFile := filepath.Join(h.dir, "cli.pid")
+	conf := filepath.Join(h.dir, "operator.conf")
+	out, errOut, code := h.runMain("start", "--pidfile", pidFile, "--config", conf)
+	if code != 0 {
+		t.Fatalf("start: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+	}
+	if got := h.eventsUntil("init"); len(got) == 0 || got[0] != "config="+conf {
+		t.Fatalf("the daemon's Init saw %q, want config=%s first", got, conf)
+	}
+	pid := readPIDFile(t, pidFile)
+	if cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err != nil || !strings.Contains(string(cmdline), injected) {
+		t.Fatalf("the daemon did not rewrite its command line: %q, %v", cmdline, err)
+	}
+	out, errOut, code = h.runMain("restart", "--pidfile", pidFile)
+	if code != 0 {
+		t.Fatalf("restart: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+	}
+	if got := h.eventsUntil("init"); slices.Contains(got, "config="+injected) {
+		t.Errorf("root's restart gave the new daemon the --config that the unprivileged daemon wrote into its own command line (stdout %q); its hooks saw %q", out, got)
+	}
+}
+
+// TestMainEnvironEntryWithoutEquals checks an Environ that returns an entry
+// that is not NAME=value: run refuses it; start must not pass it on to a
+// daemon either.
+func TestMainEnvironEntryWithoutEquals(t *testing.T) {
+	h := newHarness(t)
+	h.env = append(h.env, clashEnv+"=environ")
+	pidFile := filepath.Join(h.dir, "cli.pid")
+	_, runErr, runCode := h.runMain("run", "--pidfile", "")
+	if runCode == 0 {
+		t.Fatalf("run accepted the entry; stderr %q", runErr)
+	}
+	out, errOut, code := h.runMain("start", "--pidfile", pidFile)
+	if code == 0 {
+		environ, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", readPIDFile(t, pidFile)))
+		t.Errorf("run refused the environment (exit %d, %q), but start started a daemon with it (stdout %q, stderr %q); its environment has NOT_AN_ASSIGNMENT: %v",
+			runCode, runErr, out, errOut, strings.Contains(string(environ), "\x00NOT_AN_ASSIGNMENT\x00"))
+	}
+}
+
+// TestMainRestartKeepsFlagsOfRun checks restart of a daemon that runs in
+// the foreground with a pidfile (run --pidfile, as under a supervisor or
+// in a container): as for one that start detached, a restart without the
+// service's flags keeps those the running daemon was given, or says that
+// it does not; it must not drop them silently.
+func TestMainRestartKeepsFlagsOfRun(t *testing.T) {
+	h := newHarness(t)
+	pidFile := filepath.Join(h.dir, "cli.pid")
+	conf := filepath.Join(h.dir, "run.conf")
+	cmd := exec.Command(os.Args[0], "run", "--pidfile", pidFile, "--config", conf)
+	cmd.Env = h.command("main").Env
+	h.startRunner(cmd)
+	h.eventsUntil("init")
+	out, errOut, code := h.runMain("restart", "--pidfile", pidFile)
+	if code != 0 {
+		t.Fatalf("restart: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+	}
+	if got := h.eventsUntil("init"); !slices.Contains(got, "config="+conf) && !strings.Contains(out+errOut, "not keeping") {
+		t.Errorf("restart of a daemon run with --config %s: its hooks saw %q, and restart said %q, %q; want the flag kept, or a word that it is not", conf, got, out, errOut)
+	}
+}
+
+// TestMainHonoursConfigStartTimeout gives Main a Config whose StartTimeout
+// is 300ms, as a caller's defaults may, and no --start-timeout: a daemon
+// whose Init never returns must be given up after 300ms, not after the
+// flag's own default of 90s.
+func TestMainHonoursConfigStartTimeout(t *testing.T) {
+	h := newHarness(t)
+	release := h.fifo + ".go"
+	if err := unix.Mkfifo(release, 0o600); err != nil { // Init waits on it
+		t.Fatal(err)
+	}
+	h.config["StartTimeout"] = "300ms"
+	h.env = append(h.env, initEnv+"=wait")
+	cmd := exec.Command(os.Args[0], "start", "--pidfile", filepath.Join(h.dir, "cli.pid"))
+	cmd.Env = h.command("main").Env
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h.t.Cleanup(func() { endProcess(t, cmd.Process.Pid) })
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	h.eventsUntil("init waiting")
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(out.String(), "was not ready within 300ms") {
+			t.Errorf("start: %v, %q; want it to give up after Config.StartTimeout, 300ms", err, out.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("start still waits for Init 10s after Config.StartTimeout (300ms) has passed")
+		if f, err := os.OpenFile(release, os.O_WRONLY, 0); err == nil {
+			fmt.Fprintln(f, "go")
+			f.Close()
+		}
+		<-done
+		if m := regexp.MustCompile(`started \(pid (\d+)\)`).FindStringSubmatch(out.String()); m != nil {
+			pid, _ := strconv.Atoi(m[1])
+			endProcess(t, pid)
+		}
+	}
+}
+
+// TestMainHooksBeforeStartLeakNoDescriptors checks the processes that start
+// re-executes: Main runs the service's code there (Commands, DefineFlags,
+// flag.Value.Set) before Start has taken the stage handoff at descriptor 3
+// and made the readiness pipe at 4 close-on-exec. A process that code
+// starts must inherit neither: a helper that holds the readiness pipe
+// keeps start waiting until it exits (past --start-timeout, the daemon is
+// killed), and one that is the program itself reads the handoff as its own.
+func TestMainHooksBeforeStartLeakNoDescriptors(t *testing.T) {
+	h := newHarness(t)
+	h.env = append(h.env, spawnEnv+"=1")
+	pidFile := filepath.Join(h.dir, "cli.pid")
+	if out, errOut, code := h.runMain("start", "--pidfile", pidFile); code != 0 {
+		t.Fatalf("start: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+	}
+	for _, event := range h.eventsUntil("init") {
+		if strings.HasPrefix(event, "pipe:") || strings.HasPrefix(event, "/memfd:") {
+			t.Errorf("a process started by the service's DefineFlags in a re-executed stage inherited a descriptor of the runtime: %s", event)
+		}
 	}
 }
 
