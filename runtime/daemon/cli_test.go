@@ -21,7 +21,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gendaemon/gendaemon/runtime/daemon"
-	"golang.org/x/sys/unix"
 )
 
 // clashEnv makes the CLI tests' service define a flag or a command whose
