@@ -41,18 +41,18 @@ func emitMain(o Options) *jen.File {
 	config = append(config, field("Generator", jen.Lit("gendaemon "+Version)))
 
 	// func main() {
-	//	os.Exit(daemon.Main(daemon.Config{
+	//	daemon.Main(daemon.Config{
 	//		Name:      "myservice",
 	//		PIDFile:   "/run/myservice.pid",
 	//		...
 	//		Generator: "gendaemon 0.2.0",
-	//	}, new(service)))
+	//	}, new(service))
 	// }
 	f.Func().Id("main").Params().Block(
-		jen.Qual("os", "Exit").Call(jen.Qual(daemonImportPath(o.Module), "Main").Call(
+		jen.Qual(daemonImportPath(o.Module), "Main").Call(
 			jen.Qual(daemonImportPath(o.Module), "Config").Custom(multiline(), config...),
 			jen.New(jen.Id("service")),
-		)),
+		),
 	)
 	return f
 }

@@ -35,13 +35,21 @@ func emitService(o Options) *jen.File {
 
 	// // DefineFlags adds the daemon's own flags to start, restart and run. ...
 	// func (s *service) DefineFlags(flags *flag.FlagSet) {
-	//	flags.StringVar(&s.configPath, "config", "", "`path` of the configuration file")
+	//	flags.Func("config", "`path` of the configuration file", func(path string) (err error) {
+	//		s.configPath, err = filepath.Abs(path)
+	//		return err
+	//	})
 	// }
 	f.Add(comment("DefineFlags adds the daemon's own flags to start, restart and run. Values\n" +
-		"given to start reach the detached daemon before Init runs."))
+		"given to start reach the detached daemon before Init runs. A path is made\n" +
+		"absolute here, against the directory the command runs in: the daemon\n" +
+		"itself runs in its working directory."))
 	f.Func().Params(recv.Clone()).Id("DefineFlags").Params(jen.Id("flags").Op("*").Qual("flag", "FlagSet")).Block(
-		jen.Id("flags").Dot("StringVar").Call(jen.Op("&").Id("s").Dot("configPath"), jen.Lit("config"), jen.Lit(""),
-			jen.Lit("`path` of the configuration file")),
+		jen.Id("flags").Dot("Func").Call(jen.Lit("config"), jen.Lit("`path` of the configuration file"),
+			jen.Func().Params(jen.Id("path").String()).Params(jen.Err().Error()).Block(
+				jen.List(jen.Id("s").Dot("configPath"), jen.Err()).Op("=").Qual("path/filepath", "Abs").Call(jen.Id("path")),
+				jen.Return(jen.Err()),
+			)),
 	)
 
 	// // Init runs in the detached daemon before `myservice start` returns. ...
@@ -111,13 +119,15 @@ func emitServiceTest(o Options) *jen.File {
 	}
 
 	// // The runtime finds service's hooks when it runs; these lines turn a
-	// // mistyped signature into a compile error. Remove one with its method.
+	// // mistyped signature into a compile error. ...
 	// var (
 	//	_ daemon.Initializer = (*service)(nil)
 	//	...
 	// )
 	f.Add(comment("The runtime finds service's hooks when it runs; these lines turn a\n" +
-		"mistyped signature into a compile error. Remove one with its method."))
+		"mistyped signature into a compile error. Remove one with its method, and\n" +
+		"add one when you add a hook: daemon.Commander for Commands, daemon.Environer\n" +
+		"for Environ."))
 	f.Var().Defs(isA("Initializer"), isA("Reloader"), isA("FlagDefiner"))
 
 	// // TestServeReturnsWhenCancelled checks what `myservice stop` relies on: ...

@@ -16,15 +16,17 @@ func reservedName(name string) string {
 }
 
 // reservedModuleRoot says why the go command cannot build a main module
-// whose path starts with elem, without a dot, or returns "" if it can.
+// whose path is elem, one element without a dot, or returns "" if it can.
 func reservedModuleRoot(elem string) string {
 	switch elem {
 	case "main":
 		return "go test cannot import a package called main"
-	case "go", "toolchain", "tool", "work":
+	case "go", "toolchain":
 		return "go.mod reads it as a directive, not a module path"
-	case "all", "std", "cmd":
+	case "all", "std", "cmd", "tool", "work":
 		return "the go command reads it as a package pattern"
+	case "type":
+		return "the compiler reserves the package path type"
 	}
 	if stdRoot(elem) {
 		return "it is a standard-library package, so the go command looks for the project's packages in the standard library"
@@ -56,17 +58,18 @@ func checkReservedName(name, module string) error {
 	if why := reservedName(name); why != "" {
 		return invalidf("invalid name %q: %s; choose another name", name, why)
 	}
-	first, _, _ := strings.Cut(module, "/")
-	if strings.Contains(first, ".") {
+	// A path of several elements builds whatever its first: the go command
+	// finds the main module's packages before the standard library's.
+	if strings.Contains(module, "/") || strings.Contains(module, ".") {
 		return nil
 	}
-	why := reservedModuleRoot(first)
+	why := reservedModuleRoot(module)
 	switch {
 	case why == "":
 		return nil
 	case module == name:
 		return invalidf("invalid name %q as a module path: %s; keep the name with a module path of your own, such as --module example.com/you/%s", name, why, name)
 	default:
-		return invalidf("invalid module path %q: its first element, %s, cannot start a module path: %s; use a path such as example.com/you/%s", module, first, why, lastElem(module))
+		return invalidf("invalid module path %q: %s; use a path such as example.com/you/%s", module, why, lastElem(module))
 	}
 }

@@ -5,14 +5,10 @@
 // gendaemon.yaml: to change one, edit that file and run gendaemon regen.
 package main
 
-import (
-	"os"
-
-	"example.com/acme/allopts/internal/daemon"
-)
+import "example.com/acme/allopts/internal/daemon"
 
 func main() {
-	os.Exit(daemon.Main(daemon.Config{
+	daemon.Main(daemon.Config{
 		Name:      "allopts",
 		PIDFile:   "/run/allopts/allopts.pid",
 		WorkDir:   "/var/lib/allopts",
@@ -23,5 +19,5 @@ func main() {
 		User:      "daemon",
 		Group:     "daemon",
 		Generator: "gendaemon 0.2.0",
-	}, new(service)))
+	}, new(service))
 }

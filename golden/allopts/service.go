@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 )
 
 // service is the daemon's own code. main.go hands a new(service) to the
@@ -19,9 +20,14 @@ type service struct {
 }
 
 // DefineFlags adds the daemon's own flags to start, restart and run. Values
-// given to start reach the detached daemon before Init runs.
+// given to start reach the detached daemon before Init runs. A path is made
+// absolute here, against the directory the command runs in: the daemon
+// itself runs in its working directory.
 func (s *service) DefineFlags(flags *flag.FlagSet) {
-	flags.StringVar(&s.configPath, "config", "", "`path` of the configuration file")
+	flags.Func("config", "`path` of the configuration file", func(path string) (err error) {
+		s.configPath, err = filepath.Abs(path)
+		return err
+	})
 }
 
 // Init runs in the detached daemon before `allopts start` returns. Open

@@ -5,14 +5,10 @@
 // gendaemon.yaml: to change one, edit that file and run gendaemon regen.
 package main
 
-import (
-	"os"
-
-	"myservice/internal/daemon"
-)
+import "myservice/internal/daemon"
 
 func main() {
-	os.Exit(daemon.Main(daemon.Config{
+	daemon.Main(daemon.Config{
 		Name:      "myservice",
 		PIDFile:   "/run/myservice.pid",
 		WorkDir:   "/",
@@ -20,5 +16,5 @@ func main() {
 		MaxFD:     1024,
 		Stdio:     "/dev/null",
 		Generator: "gendaemon 0.2.0",
-	}, new(service)))
+	}, new(service))
 }

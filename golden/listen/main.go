@@ -5,14 +5,10 @@
 // gendaemon.yaml: to change one, edit that file and run gendaemon regen.
 package main
 
-import (
-	"os"
-
-	"example.com/acme/webd/internal/daemon"
-)
+import "example.com/acme/webd/internal/daemon"
 
 func main() {
-	os.Exit(daemon.Main(daemon.Config{
+	daemon.Main(daemon.Config{
 		Name:      "webd",
 		PIDFile:   "/run/webd.pid",
 		WorkDir:   "/",
@@ -21,5 +17,5 @@ func main() {
 		Stdio:     "/dev/null",
 		LogFile:   "/var/log/webd.log",
 		Generator: "gendaemon 0.2.0",
-	}, new(service)))
+	}, new(service))
 }

@@ -9,7 +9,9 @@ import (
 )
 
 // The runtime finds service's hooks when it runs; these lines turn a
-// mistyped signature into a compile error. Remove one with its method.
+// mistyped signature into a compile error. Remove one with its method, and
+// add one when you add a hook: daemon.Commander for Commands, daemon.Environer
+// for Environ.
 var (
 	_ daemon.Initializer = (*service)(nil)
 	_ daemon.Reloader    = (*service)(nil)

@@ -4,21 +4,59 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
-// processArgs returns the command line of the process pid.
-func processArgs(pid int) ([]string, error) {
+// trustedArgs returns the command line of the process pid if it can be
+// trusted to be how the process was started: the process runs this
+// program, and as this user, so that no one could have rewritten it whom
+// the caller does not trust already. A process's command line is its own
+// memory; a daemon that dropped privileges, or another user's process,
+// can write there what it likes.
+func trustedArgs(pid int) ([]string, error) {
+	if err := sameProgram(pid); err != nil {
+		return nil, err
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Uid:"); ok {
+			for _, id := range strings.Fields(rest) {
+				if uid, err := strconv.Atoi(id); err != nil || uid != os.Geteuid() {
+					return nil, fmt.Errorf("pid %d runs as user %s, not as you, and may have rewritten its command line", pid, id)
+				}
+			}
+		}
+	}
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err != nil {
 		return nil, err
 	}
 	data = bytes.TrimSuffix(data, []byte{0})
-	if len(data) == 0 {
-		return nil, fmt.Errorf("pid %d has no command line", pid)
-	}
 	var args []string
 	for _, arg := range bytes.Split(data, []byte{0}) {
 		args = append(args, string(arg))
 	}
 	return args, nil
+}
+
+// sameProgram checks that the process pid runs the same executable file as
+// this process.
+func sameProgram(pid int) error {
+	var mine, theirs unix.Stat_t
+	if err := unix.Stat("/proc/self/exe", &mine); err != nil {
+		return os.NewSyscallError("stat /proc/self/exe", err)
+	}
+	if err := unix.Stat(fmt.Sprintf("/proc/%d/exe", pid), &theirs); err != nil {
+		return fmt.Errorf("cannot tell which program pid %d runs: %w", pid, err)
+	}
+	if mine.Dev != theirs.Dev || mine.Ino != theirs.Ino {
+		return fmt.Errorf("pid %d runs another program", pid)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ package daemon
 
 import "errors"
 
-// processArgs is not supported on this system: restart then needs the
-// service's flags again.
-func processArgs(pid int) ([]string, error) { return nil, errors.ErrUnsupported }
+// trustedArgs cannot read another process's command line on this system.
+func trustedArgs(pid int) ([]string, error) {
+	return nil, errors.New("this system offers no trustworthy way to read the running daemon's command line")
+}

@@ -50,6 +50,10 @@ func reload(cfg Config) (pid int, waited bool, err error) { return 0, false, uni
 // reexecuted is false: nothing is re-executed where Start does not detach.
 func reexecuted() bool { return false }
 
+// protectStartDescriptors has nothing to protect where nothing is
+// re-executed.
+func protectStartDescriptors() {}
+
 // markCloseOnExec fails: there is no socket activation here.
 func markCloseOnExec(fd int) error { return errors.ErrUnsupported }
 

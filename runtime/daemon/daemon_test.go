@@ -57,7 +57,7 @@ func TestMain(m *testing.M) {
 	case "launcher":
 		os.Exit(launcher())
 	case "main":
-		os.Exit(daemon.Main(mainConfig(), &cliService{funcService: testService().(funcService)}))
+		daemon.Main(mainConfig(), &cliService{funcService: testService().(funcService)})
 	case "runner":
 		if err := daemon.Run(testConfig(), testService()); err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -51,8 +51,10 @@ type FlagDefiner interface {
 // A Commander is a Service with commands of its own, beside start, stop,
 // restart, status, reload, run and version.
 type Commander interface {
-	// Commands returns the service's commands. Main calls it once per run,
-	// before it parses the command line.
+	// Commands returns the service's commands. Main calls it before it
+	// parses the command line, in the process the user ran and in those
+	// that start re-executes. A command with the name of a built-in one is
+	// ignored; one that cannot be used fails only when it is chosen.
 	Commands() []Command
 }
 
@@ -76,6 +78,10 @@ type Command struct {
 
 	// Summary describes the command in one line, for help.
 	Summary string
+
+	// Args shows help how the command's arguments after its flags are
+	// written, such as "FILE...". Empty means none are described.
+	Args string
 
 	// If DefineFlags is non-nil, it adds the command's flags. A service
 	// whose command takes its own flags can pass its DefineFlags method.

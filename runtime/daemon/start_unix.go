@@ -239,9 +239,12 @@ func startDaemon(cfg Config) int {
 }
 
 // reexec starts this program again as stage, with ready as its readiness
-// pipe, /dev/null as its standard I/O, "/" as its working directory and an
-// empty signal mask, and returns its pid. Every other descriptor must be
-// close-on-exec.
+// pipe, /dev/null as its standard I/O and an empty signal mask, and returns
+// its pid. Every other descriptor must be close-on-exec. It keeps this
+// process's working directory, so that the command line, which the stages
+// parse again, means there what it meant here (a relative path that a flag
+// makes absolute); the daemon moves to Config.WorkDir before it runs the
+// service.
 func reexec(stage int, cfg Config, ready *os.File, setsid bool) (int, error) {
 	self, err := os.Executable()
 	if err != nil {
@@ -261,8 +264,12 @@ func reexec(stage int, cfg Config, ready *os.File, setsid bool) (int, error) {
 	if env == nil {
 		env = os.Environ()
 	}
+	dir, err := os.Getwd()
+	if err != nil {
+		dir = "/"
+	}
 	pid, err := startWithEmptySigmask(self, os.Args, &syscall.ProcAttr{
-		Dir:   "/",
+		Dir:   dir,
 		Env:   env,
 		Files: []uintptr{null.Fd(), null.Fd(), null.Fd(), handoff.Fd(), ready.Fd()},
 		Sys:   &syscall.SysProcAttr{Setsid: setsid},
