@@ -22,10 +22,10 @@ import (
 
 // rootFSEnv names the Debian root file system that the container boots;
 // .ci/run sets it after building the file system with debootstrap.
-const rootFSEnv = "GENDAEMON_SYSTEMD_ROOTFS"
+const rootFSEnv = "SYSTEMDTEST_ROOTFS"
 
 // defaultRootFS is where .ci/run caches the root file system.
-const defaultRootFS = "/var/cache/gendaemon/rootfs-bookworm"
+const defaultRootFS = "/var/cache/systemdtest/rootfs-bookworm"
 
 // Deadlines of the container's life.
 const (
@@ -35,7 +35,7 @@ const (
 )
 
 // rootFS returns the root file system to boot. It fails the test if
-// GENDAEMON_SYSTEMD_ROOTFS is set but the test cannot run, and skips it
+// SYSTEMDTEST_ROOTFS is set but the test cannot run, and skips it
 // only if the variable is unset and the default root file system is
 // missing.
 func rootFS(t *testing.T) string {

@@ -330,7 +330,7 @@ func (p project) unit() string { return p.opts.Name + ".service" }
 func (c *container) install(p project) *background {
 	c.t.Helper()
 	cmds := installCommands(c.t, p.units[p.unit()])
-	if len(cmds) < 2 || strings.Join(cmds[len(cmds)-1][:3], " ") != "systemctl enable --now" {
+	if len(cmds) < 2 || !strings.HasPrefix(strings.Join(cmds[len(cmds)-1], " "), "systemctl enable --now ") {
 		c.t.Fatalf("the Install: comment of %s ends in %q, want systemctl enable --now", p.unit(), cmds)
 	}
 	dir := "/lab/" + p.opts.Name
