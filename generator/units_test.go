@@ -34,10 +34,12 @@ func unitCases() []struct {
 	hostile := NewOptions("hostile")
 	hostile.WorkDir = `/var/lib/my "odd" \dir%n`
 	hostile.Listen = []string{"127.0.0.1:8080", "[::1]:8080", "/run/hostile%i.sock"}
+	groupOnly := NewOptions("grouponly")
+	groupOnly.Group = "daemon"
 	cases := []struct {
 		name string
 		opts Options
-	}{{"hostile", hostile}}
+	}{{"hostile", hostile}, {"group only", groupOnly}}
 	for _, gc := range goldenCases {
 		cases = append(cases, struct {
 			name string
@@ -139,6 +141,52 @@ func TestUnitsParse(t *testing.T) {
 			}
 			if want := 1 + min(len(tc.opts.Listen), 1); units != want {
 				t.Errorf("rendered %d units, want %d", units, want)
+			}
+		})
+	}
+}
+
+// TestUnitsSandbox checks the settings of the service unit that depend on
+// the options: a daemon that switches to its group itself, as root, keeps
+// CAP_SETGID and setgroups(2); any other has no capability left. Every
+// unit keeps systemd from restarting a daemon whose Init failed (exit
+// status 78). The integration test in cmd/gendaemon/systemdtest runs the
+// daemons under these units and rates them with systemd-analyze security.
+func TestUnitsSandbox(t *testing.T) {
+	for _, tc := range unitCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			files, err := Render(tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := slices.IndexFunc(files, func(f File) bool { return f.Path == tc.opts.Name+".service" })
+			if i < 0 {
+				t.Fatalf("no %s.service rendered", tc.opts.Name)
+			}
+			settings, err := parseUnit(files[i].Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			values := map[string][]string{}
+			for _, s := range settings {
+				values[s.key] = append(values[s.key], s.value)
+			}
+			caps, filter := []string{""}, []string{"@system-service", "~@privileged"}
+			if tc.opts.Group != "" && tc.opts.User == "" {
+				caps, filter = []string{"CAP_SETGID"}, append(filter, "setgroups")
+			}
+			for key, want := range map[string][]string{
+				"CapabilityBoundingSet":    caps,
+				"SystemCallFilter":         filter,
+				"SystemCallErrorNumber":    {"EPERM"},
+				"NoNewPrivileges":          {"yes"},
+				"RestrictAddressFamilies":  {"AF_UNIX AF_INET AF_INET6"},
+				"RestartPreventExitStatus": {"78"},
+				"Restart":                  {"on-failure"},
+			} {
+				if got := values[key]; !slices.Equal(got, want) {
+					t.Errorf("%s= values %q, want %q", key, got, want)
+				}
 			}
 		})
 	}
