@@ -15,20 +15,20 @@ package daemon
 
 import "context"
 
-// A HealthChecker is a Service that can tell whether it is healthy.
-type HealthChecker interface {
-	Healthy(ctx context.Context) error
+// A Describer is a Service that can describe its state in one line.
+type Describer interface {
+	Describe(ctx context.Context) string
 }
 
-// healthy asks the service, if it can tell.
-func healthy(ctx context.Context, svc Service) error {
-	if h, ok := svc.(HealthChecker); ok {
-		return h.Healthy(ctx)
+// describe asks the service, if it can tell.
+func describe(ctx context.Context, svc Service) string {
+	if d, ok := svc.(Describer); ok {
+		return d.Describe(ctx)
 	}
-	return nil
+	return ""
 }
 
-var _ = healthy
+var _ = describe
 `
 
 // oldestService is the least a service.go written today has: Serve alone.
@@ -67,7 +67,7 @@ func TestOldServiceBuildsWithLaterHook(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			write(filepath.Join(daemonDir, "health.go"), futureHook)
+			write(filepath.Join(daemonDir, "describe.go"), futureHook)
 			if tc.service != "" {
 				write("service.go", tc.service)
 				if err := os.Remove(filepath.Join(dir, "service_test.go")); err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,6 +95,23 @@ func (s *cliService) Init(ctx context.Context) error {
 		rewriteArgv("x", "start", "--config="+conf)
 	}
 	return s.funcService.Init(ctx)
+}
+
+// healthEnv names a file that steers the CLI tests' Healthy: "sick" makes
+// it fail, "hang" makes it block until its deadline; anything else, or no
+// file, is healthy.
+const healthEnv = "DAEMONTEST_HEALTH"
+
+func (s *cliService) Healthy(ctx context.Context) error {
+	state, _ := os.ReadFile(os.Getenv(healthEnv))
+	switch strings.TrimSpace(string(state)) {
+	case "sick":
+		return errors.New("the worker is stuck")
+	case "hang":
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
 }
 
 func (s *cliService) Environ(inherited []string) []string {
@@ -686,4 +704,59 @@ func TestMainRelativePathFlag(t *testing.T) {
 	if want := "data=" + filepath.Join(h.dir, "state/here"); !slices.Contains(got, want) {
 		t.Errorf("the daemon's Init saw %q, want %s", got, want)
 	}
+}
+
+// TestWatchdogFollowsHealth runs the service as systemd would, with a
+// watchdog: keep-alives stop while Healthy fails or hangs, with a STATUS=
+// that says why, and resume when it is healthy again. Datagrams arrive in
+// order, so no keep-alive between the two STATUS= lines means none was
+// sent while the service was unhealthy.
+func TestWatchdogFollowsHealth(t *testing.T) {
+	h := newHarness(t)
+	health := filepath.Join(h.dir, "health")
+	sock := filepath.Join(h.dir, "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	cmd := exec.Command(os.Args[0], "run", "--pidfile", "")
+	cmd.Env = append(h.command("main").Env, "NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=100000", healthEnv+"="+health)
+	out := h.startRunner(cmd)
+	recv := func() string {
+		t.Helper()
+		buf := make([]byte, 4096)
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("no datagram: %v\n%s", err, out.String())
+		}
+		return string(buf[:n])
+	}
+	until := func(want string) {
+		t.Helper()
+		for got := recv(); got != want; got = recv() {
+		}
+	}
+	until("WATCHDOG=1")
+	for _, tc := range []struct{ state, status string }{
+		{"sick", "STATUS=unhealthy: healthy: the worker is stuck"},
+		{"hang", "STATUS=unhealthy: context deadline exceeded"},
+	} {
+		if err := os.WriteFile(health, []byte(tc.state), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		until(tc.status)
+		if err := os.WriteFile(health, []byte("ok"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := recv(); got != "STATUS=" {
+			t.Errorf("%s: after %q, datagram %q; want STATUS= (healthy again), and no keep-alive before it", tc.state, tc.status, got)
+		}
+		if got := recv(); got != "WATCHDOG=1" {
+			t.Errorf("%s: once healthy again, datagram %q; want WATCHDOG=1", tc.state, got)
+		}
+	}
+	cmd.Process.Signal(unix.SIGTERM)
+	cmd.Wait()
 }

@@ -181,7 +181,7 @@ func (c *cli) defineRun(flags *flag.FlagSet) func([]string) int {
 		}
 		err := Run(c.cfg, c.svc)
 		if errors.Is(err, ErrInit) {
-			fmt.Fprintf(c.stderr, "%s run: %v\n", c.cfg.Name, err)
+			c.errorf("%s run: %v\n", c.cfg.Name, err)
 			return exitInitFailed
 		}
 		if err != nil {
@@ -328,9 +328,18 @@ func managerVariables() []string {
 	}
 }
 
+// errorf prints an error message, at priority err when standard error is
+// the journal.
+func (c *cli) errorf(format string, args ...any) {
+	if c.stderr == os.Stderr && stderrIsJournal() {
+		format = "<3>" + format
+	}
+	fmt.Fprintf(c.stderr, format, args...)
+}
+
 // fail prints the error of the command name and returns its exit status.
 func (c *cli) fail(name string, err error) int {
-	fmt.Fprintf(c.stderr, "%s %s: %v\n", c.cfg.Name, name, err)
+	c.errorf("%s %s: %v\n", c.cfg.Name, name, err)
 	switch {
 	case errors.Is(err, fs.ErrPermission):
 		if c.cfg.PIDFile != "" {

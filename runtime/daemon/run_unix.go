@@ -55,7 +55,13 @@ func Run(cfg Config, svc Service) error {
 // daemon(7)'s steps 10 to 14, then the service. It calls started once, with
 // the error that ended start-up, or nil once Init has returned nil.
 func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
-	slog.SetDefault(newLogger(os.Stderr, journalStream(os.Stderr, os.Getenv)))
+	journal := journalStream(os.Stderr, os.Getenv)
+	if journal {
+		if err := critStderr(d.cfg.Name); err != nil {
+			slog.Warn("crash output stays at the journal's default priority", "err", err)
+		}
+	}
+	slog.SetDefault(newLogger(os.Stderr, journal))
 
 	// Signals are caught before the pidfile exists and until it is gone, so
 	// that a stop or reload at either edge cannot kill the daemon with its
@@ -85,11 +91,7 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 	defer d.serveControl(ctx, reloads)()
 	started(0, nil)
 	d.notifier.Ready()
-	go func() {
-		if err := d.notifier.RunWatchdog(ctx); err != nil {
-			slog.Error("watchdog", "err", err)
-		}
-	}()
+	go d.runWatchdog(ctx, svc.Healthy)
 
 	served := make(chan error, 1)
 	go func() {

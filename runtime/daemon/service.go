@@ -10,10 +10,10 @@ import (
 // which keeps the daemon's state in its fields. Serve is the one method
 // every service has. The runtime looks for the others when it runs, as
 // net/http looks for http.Flusher: a service has Init, Reload, DefineFlags,
-// Commands or Environ only if it needs them (see Initializer, Reloader,
-// FlagDefiner, Commander and Environer), and a hook that a later version of
-// this package adds is one more optional interface, so that a service
-// written today keeps compiling.
+// Commands, Environ or Healthy only if it needs them (see Initializer,
+// Reloader, FlagDefiner, Commander, Environer and HealthChecker), and a hook
+// that a later version of this package adds is one more optional interface,
+// so that a service written today keeps compiling.
 type Service interface {
 	// Serve is the daemon's work. It runs until ctx is cancelled, which
 	// happens on SIGTERM or SIGINT, and should then return promptly. The
@@ -96,7 +96,7 @@ type Command struct {
 // hooks are a Service's methods, found once: the fields are nil where the
 // service has no such method.
 type hooks struct {
-	Init, Serve, Reload func(ctx context.Context) error
+	Init, Serve, Reload, Healthy func(ctx context.Context) error
 }
 
 // hooksOf finds the methods of svc, which may be nil.
@@ -111,6 +111,9 @@ func hooksOf(svc Service) hooks {
 	}
 	if r, ok := svc.(Reloader); ok {
 		h.Reload = r.Reload
+	}
+	if hc, ok := svc.(HealthChecker); ok {
+		h.Healthy = hc.Healthy
 	}
 	return h
 }
@@ -128,3 +131,16 @@ type initError struct{ err error }
 func (e *initError) Error() string        { return e.err.Error() }
 func (e *initError) Unwrap() error        { return e.err }
 func (e *initError) Is(target error) bool { return target == ErrInit }
+
+// A HealthChecker is a Service that can tell whether it is healthy, for
+// systemd's watchdog (WatchdogSec=).
+type HealthChecker interface {
+	// Healthy returns nil if the service is doing its work: check the
+	// service's own loop (a channel its worker answers, a timestamp it
+	// updates), not merely that the process runs. Under a watchdog, the
+	// daemon sends a keep-alive only after Healthy has returned nil within
+	// half the watchdog interval, which is ctx's deadline; so a service
+	// that deadlocks is restarted by systemd. Without Healthy, keep-alives
+	// say only that the process runs.
+	Healthy(ctx context.Context) error
+}

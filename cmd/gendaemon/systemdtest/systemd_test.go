@@ -55,6 +55,8 @@ func TestSystemd(t *testing.T) {
 		{"restart after SIGKILL", testRestartAfterKill, labd},
 		{"reload waits and reports", testReload, labd},
 		{"init failure", testInitFailure, labd},
+		{"crash output at priority crit", testCrashAtCrit, labd},
+		{"watchdog catches a hung service", testWatchdogUnhealthy, labd},
 		{"socket activation", testSocketActivation, labweb},
 		{"group only", testGroupOnly, labgrp},
 		{"security", testSecurity, labd},
@@ -216,7 +218,6 @@ func testReload(t *testing.T, c *container, p project) {
 	c.dropIn(p, `Environment="LAB_RELOAD_FAIL=lab: reload refused"`)
 	c.must("systemctl", "restart", p.unit())
 	c.wantState(p.unit(), "active", "running")
-	pid := c.show(p.unit(), "MainPID")["MainPID"]
 	if out, code := c.run("systemctl", "reload", p.unit()); code == 0 {
 		t.Errorf("systemctl reload with a failing Reload hook: exit 0, want a failure\n%s", out)
 	}
@@ -224,7 +225,7 @@ func testReload(t *testing.T, c *container, p project) {
 	c.dropIn(p)
 	c.must("systemctl", "restart", p.unit())
 	c.wantState(p.unit(), "active", "running")
-	pid = c.show(p.unit(), "MainPID")["MainPID"]
+	pid := c.show(p.unit(), "MainPID")["MainPID"]
 	c.must("systemctl", "reload", p.unit())
 	c.wantLog(p.unit(), "labd: reloading", "labd reloaded (pid "+pid+")")
 	c.wantState(p.unit(), "active", "running")
@@ -265,6 +266,43 @@ func testInitFailure(t *testing.T, c *container, p project) {
 		}
 	}
 	c.must("systemctl", "reset-failed", p.unit())
+}
+
+// testCrashAtCrit makes Serve panic: Go's crash output lands in the journal
+// at priority crit, while the daemon's own log lines keep theirs.
+func testCrashAtCrit(t *testing.T, c *container, p project) {
+	c.dropIn(p, `Environment="LAB_PANIC=lab: deliberate panic"`, "Restart=no")
+	c.run("systemctl", "start", p.unit())
+	c.waitFor(p.unit(), "the daemon to crash", func(s map[string]string) bool {
+		return s["ActiveState"] == "failed"
+	}, "ActiveState")
+	c.must("journalctl", "--sync")
+	crit := c.must("journalctl", "--unit="+p.unit(), "--priority=crit", "--output=cat", "--no-pager")
+	for _, want := range []string{"panic: lab: deliberate panic", "goroutine "} {
+		if !strings.Contains(crit, want) {
+			t.Errorf("journalctl --priority=crit lacks %q:\n%s", want, crit)
+		}
+	}
+	if strings.Contains(crit, "labd: serving") {
+		t.Errorf("an info line of the daemon is at priority crit:\n%s", crit)
+	}
+	c.must("systemctl", "reset-failed", p.unit())
+}
+
+// testWatchdogUnhealthy runs labd with a watchdog and a Healthy hook that
+// fails, as a service whose worker hangs does while its process runs: the
+// daemon stops sending keep-alives, so systemd restarts it, with
+// StatusText= saying why.
+func testWatchdogUnhealthy(t *testing.T, c *container, p project) {
+	c.dropIn(p, "Environment=LAB_HANG=1", "WatchdogSec=1s")
+	c.must("systemctl", "start", p.unit())
+	s := c.show(p.unit(), "MainPID", "NRestarts")
+	c.waitFor(p.unit(), "a restart by the watchdog", func(n map[string]string) bool {
+		return n["NRestarts"] != s["NRestarts"]
+	}, "NRestarts")
+	c.wantLog(p.unit(), "unhealthy: no watchdog keep-alive", "Watchdog timeout")
+	c.dropIn(p)
+	c.must("systemctl", "stop", p.unit())
 }
 
 // testSocketActivation installs labweb as its unit's comment says: systemd
