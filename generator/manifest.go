@@ -1,5 +1,12 @@
 package generator
 
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/mod/semver"
+)
+
 // ManifestVersion is the version of the manifest's format that this
 // gendaemon writes. Version 1 (gendaemon 0.1.0) had no checksums; version 2
 // records the sha256 of every generated file. ParseManifest migrates older
@@ -28,6 +35,10 @@ type Manifest struct {
 	Listen []string `yaml:"listen"`
 
 	Files []ManifestFile `yaml:"files"`
+
+	// raw is the manifest as read from disk, if it was: regen keeps its
+	// comments and layout when it writes the new one.
+	raw []byte
 }
 
 // A ManifestFile records one file that gendaemon wrote, other than the
@@ -96,4 +107,20 @@ func (m Manifest) Options() (Options, error) {
 		return Options{}, err
 	}
 	return o, nil
+}
+
+// checkGenerator refuses a manifest, read from file, that a newer
+// gendaemon wrote: it may record options or files that this one does not
+// know, and rewriting it would silently downgrade the project. The error
+// names both versions and wraps ErrConflict (exit status 2).
+func checkGenerator(file, generator string) error {
+	v, ok := strings.CutPrefix(generator, "gendaemon ")
+	if !ok || !semver.IsValid("v"+v) {
+		return &ManifestError{File: file, Msg: fmt.Sprintf("generator: got %q, want \"gendaemon\" and a version, such as \"gendaemon %s\"", generator, Version)}
+	}
+	if semver.Compare("v"+v, "v"+Version) > 0 {
+		return conflictf("%s was written by gendaemon %s, newer than this gendaemon %s: upgrade gendaemon to %s or later (go install github.com/gendaemon/gendaemon/cmd/gendaemon@v%s); this one changes nothing",
+			file, v, Version, v, v)
+	}
+	return nil
 }

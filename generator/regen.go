@@ -1,6 +1,8 @@
 package generator
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +43,16 @@ const (
 	// disk, but that the options no longer produce. regen removes it if it
 	// is unedited.
 	Orphaned
+
+	// Stray: a file in a folder that gendaemon owns (internal/daemon) that
+	// gendaemon did not write. regen leaves it alone; check fails until it
+	// is moved away, since it would be compiled into the package.
+	Stray
+
+	// Conflicted: a generated file that still holds the conflict markers
+	// of a merge that regen could not finish. check fails until they are
+	// resolved.
+	Conflicted
 )
 
 // String returns the state as check prints it.
@@ -56,6 +68,10 @@ func (s State) String() string {
 		return "missing"
 	case Orphaned:
 		return "orphaned"
+	case Stray:
+		return "stray"
+	case Conflicted:
+		return "conflict"
 	}
 	return fmt.Sprintf("State(%d)", int(s))
 }
@@ -68,6 +84,7 @@ const (
 	Update                      // replace the file with the rendered bytes
 	Create                      // create the file
 	Remove                      // remove the file
+	Keep                        // leave a file that is not gendaemon's alone
 )
 
 // String returns the past tense that regen prints: "unchanged", "updated",
@@ -82,6 +99,8 @@ func (a Action) String() string {
 		return "created"
 	case Remove:
 		return "removed"
+	case Keep:
+		return "kept"
 	}
 	return fmt.Sprintf("Action(%d)", int(a))
 }
@@ -98,10 +117,16 @@ type Change struct {
 	Mode   fs.FileMode
 }
 
-// Diff returns a unified diff from the file on disk to what regen writes
-// (for an edited file: the hand edits, reversed), or "" if there is none.
+// Diff returns a patch from the file on disk to what regen writes (for an
+// edited file: the hand edits, reversed), or "" if there is none. It is in
+// git's form, which git apply and patch -p1 accept in the project's
+// directory: a/ and b/ prefixes, /dev/null for a created or removed file.
 func (c Change) Diff() string {
-	return udiff.Unified(c.Path+" (on disk)", c.Path+" (regen)", string(c.Disk), string(c.Data))
+	data := c.Data
+	if c.Action == Remove {
+		data = nil
+	}
+	return gitDiff(c.Path, c.Disk, data, c.Mode)
 }
 
 // EditDiff returns a unified diff from what gendaemon renders to the file
@@ -110,13 +135,48 @@ func (c Change) EditDiff() string {
 	return udiff.Unified(c.Path+" (gendaemon)", c.Path+" (edited)", string(c.Data), string(c.Disk))
 }
 
+// gitDiff returns the patch from old to new for the file name, where nil
+// means missing, in git's form; "" if they are equal.
+func gitDiff(name string, old, new []byte, mode fs.FileMode) string {
+	from, to := "a/"+name, "b/"+name
+	head := fmt.Sprintf("diff --git a/%s b/%s\n", name, name)
+	gitMode := fmt.Sprintf("%06o", 0o100000|uint32(mode.Perm()))
+	switch {
+	case old == nil && new == nil:
+		return ""
+	case old == nil:
+		head += "new file mode " + gitMode + "\n"
+		from = "/dev/null"
+	case new == nil:
+		head += "deleted file mode 100644\n"
+		to = "/dev/null"
+	}
+	u := udiff.Unified(from, to, string(old), string(new))
+	if u == "" {
+		return ""
+	}
+	return head + u
+}
+
 // A Plan is everything regen would do to a project, computed without
 // writing: one Change per generated file that Render produces or that the
-// manifest records, and one per scaffold file that the new options add,
-// sorted by path, with the manifest last.
+// manifest records, one per scaffold file that the new options add, and
+// one per stray file in a folder gendaemon owns, sorted by path, with the
+// manifest last.
 type Plan struct {
 	Dir     string
+	Name    string // the daemon's
 	Changes []Change
+
+	// Ignored lists the paths that the manifest records as generated but
+	// that no options of gendaemon ever produce (a hand-merged or crafted
+	// manifest): regen neither removes nor rewrites them, and the manifest
+	// it writes forgets them.
+	Ignored []string
+
+	// Merges holds the result of every three-way merge of a hand-edited
+	// file, by path: what regen writes instead of the rendered bytes.
+	Merges map[string]Merge
 }
 
 // Edited returns the changes whose files were edited by hand.
@@ -130,29 +190,49 @@ func (p *Plan) Edited() []Change {
 	return out
 }
 
-// Clean reports whether every generated file is current: what check
-// requires.
+// Clean reports whether every generated file is current and no stray file
+// is in a folder gendaemon owns: what check requires.
 func (p *Plan) Clean() bool {
+	return len(p.Problems()) == 0
+}
+
+// Problems returns the changes that make check fail.
+func (p *Plan) Problems() []Change {
+	var out []Change
 	for _, c := range p.Changes {
 		if c.Owner == Generated && c.State != Current {
-			return false
+			out = append(out, c)
 		}
 	}
-	return true
+	return out
 }
 
 // LoadManifest reads and parses dir/gendaemon.yaml (see ParseManifest); its
 // errors name the file. It does not follow a symbolic link.
 func LoadManifest(dir string) (Manifest, error) {
-	name := filepath.Join(dir, ManifestName)
-	root, err := os.OpenRoot(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return Manifest{}, conflictf("%s: no such directory: give the directory of a project that gendaemon new created", dir)
-	}
+	root, err := openProjectRoot(dir)
 	if err != nil {
-		return Manifest{}, fmt.Errorf("read manifest: %w", err)
+		return Manifest{}, err
 	}
 	defer root.Close()
+	return loadManifest(root, dir)
+}
+
+// openProjectRoot opens dir, which must be a directory, as a root.
+func openProjectRoot(dir string) (*os.Root, error) {
+	root, err := os.OpenRoot(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, conflictf("%s: no such directory: give the directory of a project that gendaemon new created", dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open project: %w", err)
+	}
+	return root, nil
+}
+
+// loadManifest reads the manifest of the project in dir, opened as root.
+func loadManifest(root *os.Root, dir string) (Manifest, error) {
+	name := filepath.Join(dir, ManifestName)
 	data, ok, err := readRegular(root, ManifestName)
 	switch {
 	case err != nil:
@@ -164,26 +244,135 @@ func LoadManifest(dir string) (Manifest, error) {
 		}
 		return Manifest{}, conflictf("%s is not a gendaemon project (no %s): give the directory of one, or create one with gendaemon new NAME", where, ManifestName)
 	}
-	return parseManifest(name, data)
+	m, err := parseManifest(name, data)
+	if err != nil {
+		return Manifest{}, err
+	}
+	if err := checkGenerator(name, m.Generator); err != nil {
+		return Manifest{}, err
+	}
+	m.raw = data
+	return m, nil
+}
+
+// FindProject returns the directory of the project that start is in: start
+// itself if it holds a gendaemon.yaml, or else the nearest of its parents
+// that does, as the go command finds go.mod. If there is none, it returns
+// start, whose error then says it is not a project.
+func FindProject(start string) string {
+	abs, err := filepath.Abs(start)
+	if err != nil {
+		return start
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if fi, err := os.Lstat(filepath.Join(d, ManifestName)); err == nil && fi.Mode().IsRegular() {
+			if d == abs {
+				return start
+			}
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return start
+		}
+	}
+}
+
+// hasConflictMarkers reports whether data holds the markers of a merge
+// conflict that regen wrote.
+func hasConflictMarkers(data []byte) bool {
+	return bytes.Contains(data, []byte("\n"+conflictStart)) || bytes.HasPrefix(data, []byte(conflictStart))
+}
+
+// A Project is an existing project, opened and locked for regen (which
+// holds its lock exclusively) or for check and diff (which share it), so
+// that no run of gendaemon sees another's half-written files. Close it.
+type Project struct {
+	Dir      string
+	Manifest Manifest
+
+	// Recovered says what opening it for regen did about a regen that
+	// was interrupted before.
+	Recovered Recovered
+
+	root *os.Root
+	lock *os.File
+	fsys txFS
+}
+
+// OpenProject opens and locks the project in dir and reads its manifest.
+// With write (regen), it takes the lock exclusively and first completes or
+// undoes a regen that was interrupted (see Recovered); otherwise (check,
+// diff) it shares the lock and fails with an error wrapping ErrInterrupted
+// if a regen is pending. A manifest that a newer gendaemon wrote is
+// refused: ErrConflict, naming both versions.
+func OpenProject(dir string, write bool) (*Project, error) {
+	return openProject(dir, write, nil)
+}
+
+// openProject is OpenProject with the txFS of tests; nil means the real one.
+func openProject(dir string, write bool, fsys txFS) (_ *Project, err error) {
+	root, err := openProjectRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	p := &Project{Dir: dir, root: root, fsys: fsys}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	if p.fsys == nil {
+		p.fsys = rootFS{root}
+	}
+	if p.lock, err = root.Open("."); err != nil {
+		return nil, fmt.Errorf("open project: %w", err)
+	}
+	if err := lockFile(p.lock, write); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	if write {
+		// The manifest, too, may be half-written until this is done.
+		if p.Recovered, err = recoverTx(root, p.fsys, dir); err != nil {
+			return nil, err
+		}
+	} else if interrupted(root) {
+		return nil, fmt.Errorf("%s: %w: run gendaemon regen to complete it (or undo it, if it had not got far)", dir, ErrInterrupted)
+	}
+	if p.Manifest, err = loadManifest(root, dir); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Close releases the project's lock.
+func (p *Project) Close() error {
+	var err error
+	if p.lock != nil {
+		err = p.lock.Close()
+	}
+	if cerr := p.root.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Compare renders the project that opts describe and compares it with the
-// project in dir, whose manifest (as LoadManifest returned it) is old. It
-// reads but never writes. A symbolic link where a generated file or its
-// directory should be is a conflict (ErrConflict), and so is a go.mod that
-// declares a module other than opts.Module: go.mod is the user's, so the
-// generated main.go would import packages the module does not have.
-func Compare(dir string, old Manifest, opts Options) (*Plan, error) {
+// project on disk. It reads but never writes. A symbolic link where a
+// generated file or its directory should be is a conflict (ErrConflict),
+// and so is a go.mod that declares a module other than opts.Module: go.mod
+// is the user's, so the generated main.go would import packages the module
+// does not have.
+func (pr *Project) Compare(opts Options) (*Plan, error) {
+	old := pr.Manifest
 	files, err := Render(opts)
 	if err != nil {
 		return nil, err
 	}
-	root, err := os.OpenRoot(dir)
+	own, err := producible()
 	if err != nil {
-		return nil, fmt.Errorf("compare %s: %w", dir, err)
+		return nil, err
 	}
-	defer root.Close()
-
+	root, dir := pr.root, pr.Dir
 	if err := checkGoMod(root, old, opts); err != nil {
 		return nil, err
 	}
@@ -192,40 +381,17 @@ func Compare(dir string, old Manifest, opts Options) (*Plan, error) {
 	for _, f := range old.Files {
 		recorded[f.Path] = f
 	}
-	p := &Plan{Dir: dir}
+	p := &Plan{Dir: dir, Name: opts.Name}
 	rendered := map[string]bool{}
 	var manifest *Change
 	for _, f := range files {
 		rendered[f.Path] = true
-		disk, exists, err := readRegular(root, f.Path)
+		c, keep, err := compareFile(root, f, recorded)
 		if err != nil {
 			return nil, fmt.Errorf("compare %s: %w", dir, err)
 		}
-		c := Change{Path: f.Path, Owner: f.Owner, Data: f.Data, Mode: f.Mode}
-		if exists {
-			c.Disk = disk
-		}
-		rec, wasRecorded := recorded[f.Path]
-		switch {
-		case f.Owner == Scaffold:
-			// The user's: created only if the new options add it and
-			// nothing is in its place.
-			if wasRecorded || exists {
-				continue
-			}
-			c.State, c.Action = Missing, Create
-		case !exists:
-			c.State, c.Action = Missing, Create
-		case string(disk) == string(f.Data):
-			c.State, c.Action = Current, Unchanged
-		case f.Path == ManifestName:
-			// The manifest is meant to be edited; regen rewrites it in
-			// the form it writes.
-			c.State, c.Action = Stale, Update
-		case wasRecorded && rec.Owner == Generated && rec.Sum == FileSum(disk):
-			c.State, c.Action = Stale, Update
-		default:
-			c.State, c.Action = Edited, Update
+		if !keep {
+			continue
 		}
 		if f.Path == ManifestName {
 			manifest = &c
@@ -235,6 +401,10 @@ func Compare(dir string, old Manifest, opts Options) (*Plan, error) {
 	}
 	for _, rec := range old.Files {
 		if rec.Owner != Generated || rendered[rec.Path] {
+			continue
+		}
+		if !own.has(rec.Path) {
+			p.Ignored = append(p.Ignored, rec.Path)
 			continue
 		}
 		disk, exists, err := readRegular(root, rec.Path)
@@ -250,6 +420,11 @@ func Compare(dir string, old Manifest, opts Options) (*Plan, error) {
 		}
 		p.Changes = append(p.Changes, c)
 	}
+	strays, err := strayFiles(root, rendered, recorded)
+	if err != nil {
+		return nil, fmt.Errorf("compare %s: %w", dir, err)
+	}
+	p.Changes = append(p.Changes, strays...)
 	slices.SortFunc(p.Changes, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
 	if manifest == nil {
 		return nil, fmt.Errorf("compare %s: Render made no %s", dir, ManifestName)
@@ -257,6 +432,195 @@ func Compare(dir string, old Manifest, opts Options) (*Plan, error) {
 	// Written last, so that until it is, the old sums describe the files.
 	p.Changes = append(p.Changes, *manifest)
 	return p, nil
+}
+
+// compareFile compares the rendered file f with the disk; keep is false
+// for a scaffold file that regen leaves alone.
+func compareFile(root *os.Root, f File, recorded map[string]ManifestFile) (c Change, keep bool, err error) {
+	disk, exists, err := readRegular(root, f.Path)
+	if err != nil {
+		return Change{}, false, err
+	}
+	c = Change{Path: f.Path, Owner: f.Owner, Data: f.Data, Mode: f.Mode}
+	if exists {
+		c.Disk = disk
+	}
+	rec, wasRecorded := recorded[f.Path]
+	switch {
+	case f.Owner == Scaffold:
+		// The user's: created only if the new options add it and
+		// nothing is in its place.
+		if wasRecorded || exists {
+			return Change{}, false, nil
+		}
+		c.State, c.Action = Missing, Create
+	case !exists:
+		c.State, c.Action = Missing, Create
+	case string(disk) == string(f.Data):
+		c.State, c.Action = Current, Unchanged
+	case f.Path == ManifestName:
+		// The manifest is meant to be edited; regen rewrites it in
+		// the form it writes.
+		c.State, c.Action = Stale, Update
+	case wasRecorded && rec.Owner == Generated && rec.Sum == FileSum(disk):
+		c.State, c.Action = Stale, Update
+	case hasConflictMarkers(disk):
+		c.State, c.Action = Conflicted, Update
+	default:
+		c.State, c.Action = Edited, Update
+	}
+	return c, true, nil
+}
+
+// strayFiles returns a Stray change for every entry of the folder that
+// gendaemon owns that it neither renders nor recorded as generated.
+func strayFiles(root *os.Root, rendered map[string]bool, recorded map[string]ManifestFile) ([]Change, error) {
+	fi, err := root.Lstat(daemonDir)
+	if errors.Is(err, fs.ErrNotExist) || err == nil && !fi.IsDir() {
+		return nil, nil // Compare reports what is in the way
+	}
+	if err != nil {
+		return nil, err
+	}
+	entries, err := fs.ReadDir(root.FS(), daemonDir)
+	if err != nil {
+		return nil, err
+	}
+	var out []Change
+	for _, e := range entries {
+		p := daemonDir + "/" + e.Name()
+		if rendered[p] || recorded[p].Owner == Generated {
+			continue
+		}
+		out = append(out, Change{Path: p, Owner: Generated, State: Stray, Action: Keep})
+	}
+	return out, nil
+}
+
+// Apply carries out p, which Compare returned, as one transaction (see
+// write_tx.go): either every file is written and removed as p says, or,
+// after a failure or the end of ctx (SIGINT) before the commit, none is;
+// a crash after the commit is completed by the next OpenProject for
+// regen. Files whose Action is Unchanged or Keep are not touched, so their
+// modification times are kept. Apply refuses a plan with edited files
+// unless force is set, and a plan whose files changed on disk since
+// Compare read them (ErrChanged).
+func (pr *Project) Apply(ctx context.Context, p *Plan, force bool) error {
+	if !force {
+		if edited := p.Edited(); len(edited) > 0 {
+			return fmt.Errorf("apply: %s was edited by hand: use force to overwrite", edited[0].Path)
+		}
+	}
+	var writes []File
+	var removes []string
+	old := map[string]string{}
+	for _, c := range p.Changes {
+		switch c.Action {
+		case Update, Create:
+			writes = append(writes, File{Path: c.Path, Data: c.Data, Mode: c.Mode, Owner: c.Owner})
+		case Remove:
+			removes = append(removes, c.Path)
+		default:
+			continue
+		}
+		if c.Disk != nil {
+			old[c.Path] = FileSum(c.Disk)
+		}
+	}
+	if err := checkFiles(writes); err != nil {
+		return err
+	}
+	t := newTx(pr.root, pr.fsys, p.Dir, p.Name, writes, removes, old)
+	return t.run(ctx, func() error { return unchangedSince(pr.root, p) })
+}
+
+// unchangedSince checks that no file that p changes changed on disk since
+// Compare read it: a rename must not replace bytes that nobody has looked
+// at.
+func unchangedSince(root *os.Root, p *Plan) error {
+	for _, c := range p.Changes {
+		if c.Action == Unchanged || c.Action == Keep {
+			continue
+		}
+		disk, ok, err := readRegular(root, c.Path)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", filepath.Join(p.Dir, c.Path), err)
+		}
+		if ok != (c.Disk != nil) || string(disk) != string(c.Disk) {
+			return fmt.Errorf("%s: %w: nothing written; run the command again", filepath.Join(p.Dir, c.Path), ErrChanged)
+		}
+	}
+	return nil
+}
+
+// ErrChanged is wrapped by the error of Apply when a file changed on disk
+// between Compare and Apply; nothing was written. Compare again.
+var ErrChanged = errors.New("changed since compared")
+
+// A pathSet is the set of paths that gendaemon can write in a project: the
+// only paths it will ever remove, or name in a journal.
+type pathSet struct {
+	exact    map[string]bool // paths that do not depend on the name
+	patterns [][]string      // paths that do, split around the name
+}
+
+// has reports whether gendaemon can write p: the manifest, a path that
+// some options render for some name, or a file in the folder gendaemon
+// owns.
+func (s pathSet) has(p string) bool {
+	if p == ManifestName || s.exact[p] || path.Dir(p) == daemonDir {
+		return true
+	}
+	for _, parts := range s.patterns {
+		if matchName(p, parts) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchName reports whether p is parts joined by one valid daemon name.
+func matchName(p string, parts []string) bool {
+	if !strings.HasPrefix(p, parts[0]) || !strings.HasSuffix(p, parts[len(parts)-1]) {
+		return false
+	}
+	rest := p[len(parts[0]):]
+	end := strings.Index(rest, parts[1])
+	if end <= 0 {
+		return false
+	}
+	name := rest[:end]
+	return checkName(name) == nil && strings.Join(parts, name) == p
+}
+
+// probeName is the name producible renders with: no path of a project
+// holds it but where the name goes.
+const probeName = "gendaemonprobe"
+
+// producible returns the paths that gendaemon renders for any name with
+// any options: the union of what the defaults render and what every
+// optional option set renders, with the name left open. It is derived from
+// Render, not listed by hand, so a file that a new option adds is covered.
+func producible() (pathSet, error) {
+	s := pathSet{exact: map[string]bool{}}
+	seen := map[string]bool{}
+	for _, opts := range optionVariants(probeName) {
+		files, err := Render(opts)
+		if err != nil {
+			return pathSet{}, fmt.Errorf("render the paths gendaemon writes: %w", err)
+		}
+		for _, f := range files {
+			switch {
+			case seen[f.Path]:
+			case strings.Contains(f.Path, probeName):
+				s.patterns = append(s.patterns, strings.Split(f.Path, probeName))
+			default:
+				s.exact[f.Path] = true
+			}
+			seen[f.Path] = true
+		}
+	}
+	return s, nil
 }
 
 // checkGoMod returns an error wrapping ErrConflict if the go.mod in root

@@ -14,11 +14,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -39,8 +42,12 @@ func main() {
 // run runs gendaemon with args (args[0] is the program name) and returns
 // the process's exit status.
 func run(args []string, stdout, stderr io.Writer) int {
+	// SIGINT and SIGTERM end ctx: the generator then stops and undoes
+	// what it has not committed, instead of dying half-way.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	app := newApp(stdout, stderr)
-	err := app.Run(interspersed(app, args))
+	err := app.RunContext(ctx, interspersed(app, args))
 	if err == nil {
 		return exitOK
 	}
@@ -186,7 +193,7 @@ func newAction(c *cli.Context) error {
 		fmt.Fprintln(w, "nothing written (--dry-run)")
 		return nil
 	}
-	if err := generator.Write(dir, files, c.Bool("force")); err != nil {
+	if err := generator.WriteContext(c.Context, dir, files, c.Bool("force")); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "created %s (module %s):\n", dir, opts.Module)

@@ -150,22 +150,43 @@ func applyFlags(c *cli.Context, opts *generator.Options) error {
 	return opts.Validate()
 }
 
-// comparePlan loads the manifest of the project named by the command's
-// argument, applies the option flags if withFlags, and compares.
-func comparePlan(c *cli.Context, withFlags bool) (*generator.Plan, error) {
+// projectDir returns the project directory that the command's argument
+// names or, without one, the project that the current directory is in.
+func projectDir(c *cli.Context) (string, error) {
 	cmd := c.Command.Name
 	if c.NArg() > 1 {
-		return nil, usagef("gendaemon "+cmd+" --help", "%s: unexpected argument %q after DIR", cmd, c.Args().Get(1))
+		return "", usagef("gendaemon "+cmd+" --help", "%s: unexpected argument %q after DIR", cmd, c.Args().Get(1))
 	}
-	dir := "."
 	if c.NArg() == 1 {
-		dir = c.Args().First()
+		return c.Args().First(), nil
 	}
-	m, err := generator.LoadManifest(dir)
+	return generator.FindProject("."), nil
+}
+
+// openPlan opens and locks the project of the command (exclusively if
+// write), applies the option flags if withFlags, and compares. The caller
+// closes the project.
+func openPlan(c *cli.Context, write, withFlags bool) (*generator.Project, *generator.Plan, error) {
+	dir, err := projectDir(c)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	opts, err := m.Options()
+	pr, err := generator.OpenProject(dir, write)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := comparePlan(c, pr, withFlags)
+	if err != nil {
+		pr.Close()
+		return nil, nil, err
+	}
+	return pr, p, nil
+}
+
+// comparePlan applies the option flags to the manifest's options if
+// withFlags, and compares.
+func comparePlan(c *cli.Context, pr *generator.Project, withFlags bool) (*generator.Plan, error) {
+	opts, err := pr.Manifest.Options()
 	if err != nil {
 		return nil, err
 	}
@@ -174,16 +195,23 @@ func comparePlan(c *cli.Context, withFlags bool) (*generator.Plan, error) {
 			return nil, err
 		}
 	}
-	return generator.Compare(dir, m, opts)
+	return pr.Compare(opts)
 }
 
 // regenAction is gendaemon regen.
 func regenAction(c *cli.Context) error {
-	p, err := comparePlan(c, true)
+	pr, p, err := openPlan(c, true, true)
 	if err != nil {
 		return err
 	}
+	defer pr.Close()
 	w := c.App.Writer
+	switch pr.Recovered {
+	case generator.Completed:
+		fmt.Fprintf(w, "regen %s: completed the regen that was interrupted before\n", p.Dir)
+	case generator.RolledBack:
+		fmt.Fprintf(w, "regen %s: undid the regen that was interrupted before it wrote anything\n", p.Dir)
+	}
 	force := c.Bool("force")
 	if edited := p.Edited(); len(edited) > 0 && !force {
 		fmt.Fprintf(w, "regen %s: these generated files were edited by hand since gendaemon wrote them:\n", p.Dir)
@@ -204,7 +232,7 @@ func regenAction(c *cli.Context) error {
 		fmt.Fprintln(w, "nothing written (--dry-run)")
 		return nil
 	}
-	if err := generator.Apply(p, force); err != nil {
+	if err := pr.Apply(c.Context, p, force); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "regen %s:\n", p.Dir)
@@ -215,16 +243,24 @@ func regenAction(c *cli.Context) error {
 // printChanges lists what regen does with each file.
 func printChanges(w io.Writer, p *generator.Plan) {
 	for _, ch := range p.Changes {
-		fmt.Fprintf(w, "  %-9s  %s\n", ch.Action, ch.Path)
+		note := ""
+		if ch.State == generator.Stray {
+			note = " (not written by gendaemon, in a folder it owns: move it away)"
+		}
+		fmt.Fprintf(w, "  %-9s  %s%s\n", ch.Action, ch.Path, note)
+	}
+	for _, path := range p.Ignored {
+		fmt.Fprintf(w, "  %-9s  %s (%s lists it, but gendaemon never writes it: left alone)\n", "ignored", path, generator.ManifestName)
 	}
 }
 
 // checkAction is gendaemon check.
 func checkAction(c *cli.Context) error {
-	p, err := comparePlan(c, false)
+	pr, p, err := openPlan(c, false, false)
 	if err != nil {
 		return err
 	}
+	defer pr.Close()
 	w := c.App.Writer
 	var bad []generator.Change
 	for _, ch := range p.Changes {
@@ -252,10 +288,11 @@ func checkAction(c *cli.Context) error {
 
 // diffAction is gendaemon diff.
 func diffAction(c *cli.Context) error {
-	p, err := comparePlan(c, true)
+	pr, p, err := openPlan(c, false, true)
 	if err != nil {
 		return err
 	}
+	defer pr.Close()
 	differs := false
 	for _, ch := range p.Changes {
 		if ch.Action == generator.Unchanged {
