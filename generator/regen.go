@@ -309,20 +309,21 @@ func OpenProject(dir string, write bool) (*Project, error) {
 	return openProject(dir, write, nil)
 }
 
-// openProject is OpenProject with the txFS of tests; nil means the real one.
-func openProject(dir string, write bool, fsys txFS) (_ *Project, err error) {
+// openProject is OpenProject whose changes go through wrap(the real txFS),
+// for tests; a nil wrap means the real one.
+func openProject(dir string, write bool, wrap func(txFS) txFS) (_ *Project, err error) {
 	root, err := openProjectRoot(dir)
 	if err != nil {
 		return nil, err
 	}
-	p := &Project{Dir: dir, root: root, fsys: fsys}
+	p := &Project{Dir: dir, root: root, fsys: rootFS{root}}
 	defer func() {
 		if err != nil {
 			p.Close()
 		}
 	}()
-	if p.fsys == nil {
-		p.fsys = rootFS{root}
+	if wrap != nil {
+		p.fsys = wrap(p.fsys)
 	}
 	if p.lock, err = root.Open("."); err != nil {
 		return nil, fmt.Errorf("open project: %w", err)

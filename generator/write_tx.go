@@ -356,8 +356,9 @@ func recoverTx(root *os.Root, fsys txFS, dir string) (Recovered, error) {
 		return 0, fmt.Errorf("recover %s: %w", dir, err)
 	}
 	if !ok {
-		if _, err := root.Lstat(stageDir); errors.Is(err, fs.ErrNotExist) {
-			return NothingToRecover, nil
+		if !interrupted(root) {
+			// An empty stateDir that a failed clean-up left.
+			return NothingToRecover, removeStateDir(fsys)
 		}
 		if err := rollBack(root, fsys); err != nil {
 			return 0, fmt.Errorf("recover %s: undo the interrupted regen: %w", dir, err)
