@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -36,9 +37,8 @@ If a generated file was edited by hand, regen writes nothing, shows the
 edit and exits with status 1: move your change to service.go, then run
 gendaemon regen --force to overwrite it. An invalid manifest or flag exits
 with status 2. Run gendaemon diff first to see what regen would change.`,
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usagef("gendaemon regen --help", "regen: %v", err)
-		},
+		OnUsageError:    flagUsageError("regen"),
+		HideHelpCommand: true,
 		Flags: append(optionFlags(),
 			&cli.BoolFlag{Name: "force", Usage: "overwrite (or remove) generated files that were edited by hand"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print what would change, and write nothing"},
@@ -52,18 +52,24 @@ func checkCommand() *cli.Command {
 		Name:      "check",
 		Usage:     "fail if a generated file does not match gendaemon.yaml (for CI)",
 		ArgsUsage: "[DIR]",
-		Description: `Renders the project that gendaemon.yaml in DIR (default: the current
-directory) describes and compares every generated file with it. Exits with
-status 0 when all are byte-identical; otherwise with status 1, naming each
-file that is stale (the manifest changed since regen), edited (by hand),
-missing, or orphaned (no longer generated), with a diff. It writes nothing.
+		Description: `Renders the project that gendaemon.yaml in DIR (default: the project the
+current directory is in) describes and compares every generated file with
+it. Exits with status 0 when all are byte-identical; otherwise with status
+1, naming each file that is stale (the manifest changed since regen),
+edited (by hand), conflict (unresolved merge markers), missing, orphaned
+(no longer generated), or stray (in internal/daemon, but not written by
+gendaemon), with a diff. It writes nothing. --quiet prints nothing, --json
+lists every file with its owner and state; both keep the exit status.
 
 Run it in CI. To fix what it reports, run gendaemon regen (and move hand
 edits to service.go first, or use gendaemon regen --force).`,
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usagef("gendaemon check --help", "check: %v", err)
+		OnUsageError:    flagUsageError("check"),
+		HideHelpCommand: true,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing; only the exit status tells"},
+			&cli.BoolFlag{Name: "json", Usage: "print every file with its owner and state as JSON"},
 		},
-		Action: checkAction,
+		Action:          checkAction,
 	}
 }
 
@@ -78,11 +84,10 @@ Exits with status 0 when there is none, 1 when there is some, and 2 for an
 invalid manifest or flag, like diff(1). It writes nothing.
 
 Then run gendaemon regen with the same flags to apply it.`,
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usagef("gendaemon diff --help", "diff: %v", err)
-		},
-		Flags:  optionFlags(),
-		Action: diffAction,
+		OnUsageError:    flagUsageError("diff"),
+		HideHelpCommand: true,
+		Flags:           optionFlags(),
+		Action:          diffAction,
 	}
 }
 
@@ -262,11 +267,21 @@ func checkAction(c *cli.Context) error {
 	}
 	defer pr.Close()
 	w := c.App.Writer
-	var bad []generator.Change
-	for _, ch := range p.Changes {
-		if ch.Owner == generator.Generated && ch.State != generator.Current {
-			bad = append(bad, ch)
+	bad := p.Problems()
+	switch {
+	case c.Bool("json"):
+		if err := printJSON(w, p); err != nil {
+			return err
 		}
+		if len(bad) > 0 {
+			return exitStatus(exitFailure)
+		}
+		return nil
+	case c.Bool("quiet"):
+		if len(bad) > 0 {
+			return exitStatus(exitFailure)
+		}
+		return nil
 	}
 	if len(bad) == 0 {
 		fmt.Fprintf(w, "check %s: every generated file matches %s\n", p.Dir, generator.ManifestName)
@@ -277,13 +292,39 @@ func checkAction(c *cli.Context) error {
 		fmt.Fprintf(w, "  %-8s  %s\n", ch.State, ch.Path)
 	}
 	for _, ch := range bad {
-		if ch.State == generator.Edited {
+		switch ch.State {
+		case generator.Edited:
 			fmt.Fprintf(w, "\n%s: edited by hand:\n%s", ch.Path, ch.EditDiff())
-		} else {
+		case generator.Stray:
+			fmt.Fprintf(w, "\n%s: not written by gendaemon, but in a folder it owns and compiles: move it out (to your own package)\n", ch.Path)
+		case generator.Conflicted:
+			fmt.Fprintf(w, "\n%s: holds conflict markers from an upgrade: resolve them\n", ch.Path)
+		default:
 			fmt.Fprintf(w, "\n%s: %s; regen would apply:\n%s", ch.Path, ch.State, ch.Diff())
 		}
 	}
 	return fmt.Errorf("check: %d generated file(s) do not match %s: run 'gendaemon regen' (move hand edits to service.go first)", len(bad), generator.ManifestName)
+}
+
+// printJSON writes check's machine-readable listing: the project, whether
+// it is clean, and every file gendaemon considers with its owner and state.
+func printJSON(w io.Writer, p *generator.Plan) error {
+	type file struct {
+		Path  string `json:"path"`
+		Owner string `json:"owner"`
+		State string `json:"state"`
+	}
+	out := struct {
+		Dir   string `json:"dir"`
+		Clean bool   `json:"clean"`
+		Files []file `json:"files"`
+	}{Dir: p.Dir, Clean: p.Clean(), Files: []file{}}
+	for _, ch := range p.Changes {
+		out.Files = append(out.Files, file{Path: ch.Path, Owner: ch.Owner.String(), State: ch.State.String()})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
 
 // diffAction is gendaemon diff.
