@@ -69,7 +69,7 @@ edits to service.go first, or use gendaemon regen --force).`,
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing; only the exit status tells"},
 			&cli.BoolFlag{Name: "json", Usage: "print every file with its owner and state as JSON"},
 		},
-		Action:          checkAction,
+		Action: checkAction,
 	}
 }
 
