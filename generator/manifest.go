@@ -1,8 +1,12 @@
 package generator
 
 import (
+	"bytes"
 	"fmt"
+	"regexp"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 
 	"golang.org/x/mod/semver"
 )
@@ -123,4 +127,166 @@ func checkGenerator(file, generator string) error {
 			file, v, Version, v, v)
 	}
 	return nil
+}
+
+// keepLayout returns the manifest fresh (as the template writes it) in the
+// form of old, the manifest on disk: old's node tree, through yaml.v3's
+// Node API, with every value replaced by fresh's and every comment the
+// user added or changed kept, including those on files entries whose path
+// stays, and the blank lines that the encoder would drop restored. A
+// comment that is still what the template wrote for old's values (base)
+// becomes what it writes now, even if the name in it changed (name is the
+// new one). If old does not parse as a mapping, fresh is returned.
+func keepLayout(old, base, fresh []byte, name string) []byte {
+	doc, ok1 := parseMapping(old)
+	was, ok2 := parseMapping(base)
+	want, ok3 := parseMapping(fresh)
+	if !ok1 || !ok2 || !ok3 {
+		return fresh
+	}
+	top, baseTop, newTop := doc.Content[0], was.Content[0], want.Content[0]
+	pick := func(cur, base, fresh string) string {
+		if cur == base || sameButName(cur, fresh, name) {
+			return fresh
+		}
+		return cur
+	}
+	doc.HeadComment = pick(doc.HeadComment, was.HeadComment, want.HeadComment)
+	top.HeadComment = pick(top.HeadComment, baseTop.HeadComment, newTop.HeadComment)
+	for i := 0; i+1 < len(newTop.Content); i += 2 {
+		key, val := newTop.Content[i], newTop.Content[i+1]
+		j := mappingIndex(top, key.Value)
+		if j < 0 {
+			top.Content = append(top.Content, key, val)
+			continue
+		}
+		curKey, cur := top.Content[j], top.Content[j+1]
+		if b := mappingIndex(baseTop, key.Value); b >= 0 {
+			bk := baseTop.Content[b]
+			curKey.HeadComment = pick(curKey.HeadComment, bk.HeadComment, key.HeadComment)
+			curKey.LineComment = pick(curKey.LineComment, bk.LineComment, key.LineComment)
+			curKey.FootComment = pick(curKey.FootComment, bk.FootComment, key.FootComment)
+		}
+		if key.Value == "files" {
+			keepEntryComments(cur, val)
+		}
+		head, line, foot := cur.HeadComment, cur.LineComment, cur.FootComment
+		*cur = *val
+		cur.HeadComment, cur.LineComment, cur.FootComment = head, line, foot
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if enc.Encode(doc) != nil || enc.Close() != nil {
+		return fresh
+	}
+	return restoreBlankLines(old, b.Bytes())
+}
+
+// parseMapping parses a YAML document whose top is a mapping.
+func parseMapping(data []byte) (*yaml.Node, bool) {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, false
+	}
+	return &doc, true
+}
+
+// sameButName reports whether the comment cur is the comment fresh with
+// some other daemon name where fresh has name.
+func sameButName(cur, fresh, name string) bool {
+	parts := strings.Split(fresh, name)
+	if len(parts) < 2 {
+		return false
+	}
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	re, err := regexp.Compile("^" + strings.Join(parts, "[a-z][a-z0-9_-]*") + "$")
+	return err == nil && re.MatchString(cur)
+}
+
+// mappingIndex returns the index of key in the mapping node m, or -1.
+func mappingIndex(m *yaml.Node, key string) int {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// keepEntryComments copies the comments of the entries of the files list
+// old onto the entries of new with the same path.
+func keepEntryComments(old, new *yaml.Node) {
+	if old.Kind != yaml.SequenceNode || new.Kind != yaml.SequenceNode {
+		return
+	}
+	byPath := map[string]*yaml.Node{}
+	for _, e := range old.Content {
+		if e.Kind == yaml.MappingNode {
+			if i := mappingIndex(e, "path"); i >= 0 {
+				byPath[e.Content[i+1].Value] = e
+			}
+		}
+	}
+	for _, e := range new.Content {
+		i := mappingIndex(e, "path")
+		if i < 0 {
+			continue
+		}
+		if o, ok := byPath[e.Content[i+1].Value]; ok {
+			e.HeadComment, e.LineComment, e.FootComment = o.HeadComment, o.LineComment, o.FootComment
+			for k := 0; k < len(e.Content) && k < len(o.Content); k++ {
+				if e.Content[k].Value == o.Content[k].Value || k%2 == 1 {
+					e.Content[k].HeadComment = o.Content[k].HeadComment
+					e.Content[k].LineComment = o.Content[k].LineComment
+				}
+			}
+		}
+	}
+}
+
+// restoreBlankLines puts back into out, the encoding of old's node tree,
+// the blank lines that separated old's paragraphs: before each line of
+// out that begins (or, for a key, has the key of) a line that followed a
+// blank line in old, in order.
+func restoreBlankLines(old, out []byte) []byte {
+	var marks []string // lines of old that followed a blank line
+	blank := false
+	for line := range strings.SplitSeq(string(old), "\n") {
+		if strings.TrimSpace(line) == "" {
+			blank = true
+			continue
+		}
+		if blank {
+			marks = append(marks, line)
+		}
+		blank = false
+	}
+	var b strings.Builder
+	lines := strings.SplitAfter(string(out), "\n")
+	prevBlank := false
+	for _, line := range lines {
+		text := strings.TrimSuffix(line, "\n")
+		if len(marks) > 0 && sameLine(text, marks[0]) {
+			if !prevBlank {
+				b.WriteString("\n")
+			}
+			marks = marks[1:]
+		}
+		b.WriteString(line)
+		prevBlank = strings.TrimSpace(text) == ""
+	}
+	return []byte(b.String())
+}
+
+// sameLine reports whether line is mark, or has the same key.
+func sameLine(line, mark string) bool {
+	if line == mark {
+		return true
+	}
+	k1, _, ok1 := strings.Cut(line, ":")
+	k2, _, ok2 := strings.Cut(mark, ":")
+	return ok1 && ok2 && k1 == k2 && !strings.HasPrefix(k1, "#") && !strings.Contains(k1, " ")
 }

@@ -277,6 +277,17 @@ func FindProject(start string) string {
 	}
 }
 
+// renderManifest returns the manifest that the template writes for the
+// values of m.
+func renderManifest(m Manifest) ([]byte, error) {
+	opts, err := m.Options()
+	if err != nil {
+		return nil, err
+	}
+	m.raw = nil
+	return execute(ManifestName+".tmpl", templateData{Options: opts, Manifest: m})
+}
+
 // hasConflictMarkers reports whether data holds the markers of a merge
 // conflict that regen wrote.
 func hasConflictMarkers(data []byte) bool {
@@ -399,6 +410,17 @@ func (pr *Project) Compare(opts Options) (*Plan, error) {
 			continue
 		}
 		p.Changes = append(p.Changes, c)
+	}
+	if manifest != nil && old.raw != nil {
+		// The user's comments and layout stay.
+		base, err := renderManifest(old)
+		if err != nil {
+			return nil, err
+		}
+		manifest.Data = keepLayout(old.raw, base, manifest.Data, opts.Name)
+		if string(manifest.Data) == string(manifest.Disk) {
+			manifest.State, manifest.Action = Current, Unchanged
+		}
 	}
 	for _, rec := range old.Files {
 		if rec.Owner != Generated || rendered[rec.Path] {
