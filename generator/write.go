@@ -147,6 +147,11 @@ func plan(target string, files []File, force bool) (writePlan, error) {
 	return p, nil
 }
 
+// maxNameBytes is the longest file name that Linux and the BSDs allow
+// (NAME_MAX): a longer one must fail before a transaction commits, not in
+// a rename after.
+const maxNameBytes = 255
+
 // checkFiles checks that files are a set of distinct, local, clean paths,
 // none of which is a directory of another.
 func checkFiles(files []File) error {
@@ -157,6 +162,11 @@ func checkFiles(files []File) error {
 		}
 		if seen[f.Path] {
 			return fmt.Errorf("file path %q: written twice", f.Path)
+		}
+		for elem := range strings.SplitSeq(f.Path, "/") {
+			if len(elem) > maxNameBytes {
+				return fmt.Errorf("file path %q: an element is longer than %d bytes", f.Path, maxNameBytes)
+			}
 		}
 		seen[f.Path] = true
 		if f.Mode&^fs.ModePerm != 0 {
