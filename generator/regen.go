@@ -115,6 +115,49 @@ type Change struct {
 	Disk   []byte // the file's bytes on disk; nil if it is missing
 	Data   []byte // the rendered bytes; nil for Remove
 	Mode   fs.FileMode
+
+	// Merge, for an edited generated file with a merge base, is the hand
+	// edits merged with what changed in gendaemon's rendering since it
+	// last wrote the file: what regen writes without force.
+	Merge *Merge
+}
+
+// writes returns what regen writes for c, and whether it writes at all:
+// with force the rendered bytes, without it the merge if there is one
+// (nothing if the merge is the file as it is, or the file holds
+// unresolved conflicts).
+func (c Change) writes(force bool) ([]byte, bool) {
+	switch {
+	case c.Action != Update && c.Action != Create:
+		return nil, false
+	case force:
+		return c.Data, true
+	case c.State == Conflicted:
+		return nil, false
+	case c.Merge != nil:
+		return c.Merge.Data, string(c.Merge.Data) != string(c.Disk)
+	}
+	return c.Data, true
+}
+
+// Outcome returns what regen does with c, as it prints it: the Action's
+// word, or for a hand-edited file without force "merged" (the edits kept
+// in the new version), "conflict" (written with conflict markers), "kept"
+// (nothing changed under the edits, or unresolved conflicts stay).
+func (c Change) Outcome(force bool) string {
+	switch {
+	case force || c.Action != Update:
+		return c.Action.String()
+	case c.State == Conflicted:
+		return "kept"
+	case c.Merge == nil:
+		return c.Action.String()
+	case c.Merge.Conflicts > 0:
+		return "conflict"
+	case string(c.Merge.Data) == string(c.Disk):
+		return "kept"
+	}
+	return "merged"
 }
 
 // Diff returns a patch from the file on disk to what regen writes (for an
@@ -123,8 +166,15 @@ type Change struct {
 // directory: a/ and b/ prefixes, /dev/null for a created or removed file.
 func (c Change) Diff() string {
 	data := c.Data
-	if c.Action == Remove {
+	switch {
+	case c.Action == Remove:
 		data = nil
+	case c.Action == Keep:
+		return ""
+	case c.State == Conflicted:
+		return ""
+	case c.Merge != nil:
+		data = c.Merge.Data
 	}
 	return gitDiff(c.Path, c.Disk, data, c.Mode)
 }
@@ -174,16 +224,41 @@ type Plan struct {
 	// it writes forgets them.
 	Ignored []string
 
-	// Merges holds the result of every three-way merge of a hand-edited
-	// file, by path: what regen writes instead of the rendered bytes.
-	Merges map[string]Merge
+	// ScaffoldDiffs holds, after an upgrade of gendaemon, for each file
+	// of the user's (scaffold) that gendaemon now renders differently from
+	// when it wrote the project,
+	// the patch from then to now, in git's form: regen never touches these
+	// files, so an upgrade that changes what service.go must provide
+	// arrives as a patch to apply (git apply -3 merges it with the user's
+	// changes).
+	ScaffoldDiffs []string
+
+	// NoMerge, if not empty, says why hand edits could not be merged.
+	NoMerge string
+
+	// base is the new merge base, or nil if the one on disk is current.
+	base *File
 }
 
-// Edited returns the changes whose files were edited by hand.
+// Edited returns the changes whose hand edits regen would lose: files
+// edited by hand that it cannot merge (there is no merge base), or would
+// remove. Without force, regen refuses them.
 func (p *Plan) Edited() []Change {
 	var out []Change
 	for _, c := range p.Changes {
-		if c.State == Edited {
+		if c.State == Edited && c.Merge == nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Conflicts returns the changes that regen writes with conflict markers,
+// or that still hold the markers of an earlier regen.
+func (p *Plan) Conflicts() []Change {
+	var out []Change
+	for _, c := range p.Changes {
+		if c.State == Conflicted || c.Merge != nil && c.Merge.Conflicts > 0 {
 			out = append(out, c)
 		}
 	}
@@ -448,6 +523,9 @@ func (pr *Project) Compare(opts Options) (*Plan, error) {
 		return nil, fmt.Errorf("compare %s: %w", dir, err)
 	}
 	p.Changes = append(p.Changes, strays...)
+	if err := pr.mergeEdits(p, files, recorded, opts); err != nil {
+		return nil, err
+	}
 	slices.SortFunc(p.Changes, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
 	if manifest == nil {
 		return nil, fmt.Errorf("compare %s: Render made no %s", dir, ManifestName)
@@ -455,6 +533,71 @@ func (pr *Project) Compare(opts Options) (*Plan, error) {
 	// Written last, so that until it is, the old sums describe the files.
 	p.Changes = append(p.Changes, *manifest)
 	return p, nil
+}
+
+// mergeEdits merges the hand edits of every edited generated file of p
+// with what changed in gendaemon's rendering since it wrote the file,
+// when the merge base holds the file as gendaemon wrote it (its sum is
+// the manifest's); lists the changes of the scaffold files; and sets the
+// new merge base.
+func (pr *Project) mergeEdits(p *Plan, files []File, recorded map[string]ManifestFile, opts Options) error {
+	base := pr.loadBase()
+	// After an upgrade: what the new version's scaffold changed.
+	for _, f := range files {
+		if pr.Manifest.Generator == "gendaemon "+Version || f.Owner != Scaffold || recorded[f.Path].Owner != Scaffold {
+			continue
+		}
+		if b, ok := base[f.Path]; ok && string(b) != string(f.Data) {
+			p.ScaffoldDiffs = append(p.ScaffoldDiffs, gitDiff(f.Path, b, f.Data, f.Mode))
+		}
+	}
+	labels := [3]string{"yours", pr.Manifest.Generator, "gendaemon " + Version}
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		if c.State != Edited || c.Action != Update || c.Path == ManifestName {
+			continue
+		}
+		b, ok := base[c.Path]
+		if rec := recorded[c.Path]; !ok || rec.Owner != Generated || FileSum(b) != rec.Sum {
+			continue
+		}
+		if string(b) == string(c.Data) {
+			c.Merge = &Merge{Data: c.Disk} // nothing changed under the edits
+			continue
+		}
+		m, err := merge3(c.Disk, b, c.Data, labels)
+		if errors.Is(err, ErrNoMerge) {
+			p.NoMerge = err.Error()
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("merge %s: %w", c.Path, err)
+		}
+		c.Merge = &m
+	}
+	data, err := encodeBase(files)
+	if err != nil {
+		return err
+	}
+	if cur, ok, err := readRegular(pr.root, baseName); err != nil || !ok || string(cur) != string(data) {
+		p.base = &File{Path: baseName, Data: data, Mode: FileMode, Owner: Generated}
+	}
+	return nil
+}
+
+// loadBase returns the project's merge base, or nil if it has none or it
+// cannot be read: then hand edits cannot be merged, as before there was
+// a base.
+func (pr *Project) loadBase() map[string][]byte {
+	data, ok, err := readRegular(pr.root, baseName)
+	if err != nil || !ok {
+		return nil
+	}
+	base, err := decodeBase(data)
+	if err != nil {
+		return nil
+	}
+	return base
 }
 
 // compareFile compares the rendered file f with the disk; keep is false
@@ -538,17 +681,24 @@ func (pr *Project) Apply(ctx context.Context, p *Plan, force bool) error {
 	var removes []string
 	old := map[string]string{}
 	for _, c := range p.Changes {
-		switch c.Action {
-		case Update, Create:
-			writes = append(writes, File{Path: c.Path, Data: c.Data, Mode: c.Mode, Owner: c.Owner})
-		case Remove:
+		if data, ok := c.writes(force); ok {
+			writes = append(writes, File{Path: c.Path, Data: data, Mode: c.Mode, Owner: c.Owner})
+		} else if c.Action == Remove {
 			removes = append(removes, c.Path)
-		default:
+		} else {
 			continue
 		}
 		if c.Disk != nil {
 			old[c.Path] = FileSum(c.Disk)
 		}
+	}
+	if p.base != nil {
+		writes = append(writes, *p.base)
+		sum, err := sumOf(pr.root, baseName)
+		if err != nil {
+			return fmt.Errorf("regen %s: %w", p.Dir, err)
+		}
+		old[baseName] = sum
 	}
 	if err := checkFiles(writes); err != nil {
 		return err
@@ -591,7 +741,7 @@ type pathSet struct {
 // some options render for some name, or a file in the folder gendaemon
 // owns.
 func (s pathSet) has(p string) bool {
-	if p == ManifestName || s.exact[p] || path.Dir(p) == daemonDir {
+	if p == ManifestName || p == baseName || s.exact[p] || path.Dir(p) == daemonDir {
 		return true
 	}
 	for _, parts := range s.patterns {

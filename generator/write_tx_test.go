@@ -259,8 +259,10 @@ func TestConcurrentRegens(t *testing.T) {
 		}
 	}
 	checkClean(t, dir)
-	if _, err := os.Lstat(filepath.Join(dir, stateDir)); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("%s left behind: %v", stateDir, err)
+	for _, name := range []string{stageDir, journalName, journalTemp} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s left behind: %v", name, err)
+		}
 	}
 }
 

@@ -209,7 +209,12 @@ func newAction(c *cli.Context) error {
 		fmt.Fprintln(w, "nothing written (--dry-run)")
 		return nil
 	}
-	if err := generator.WriteContext(c.Context, dir, files, c.Bool("force")); err != nil {
+	// The merge base lets a later regen merge hand edits.
+	withBase, err := generator.WithBase(files)
+	if err != nil {
+		return err
+	}
+	if err := generator.WriteContext(c.Context, dir, withBase, c.Bool("force")); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "created %s (module %s):\n", dir, opts.Module)

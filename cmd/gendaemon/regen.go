@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -33,9 +34,14 @@ unchanged files are not touched. Your files (service.go, README.md, go.mod,
 change the module path, run go mod edit -module first: regen, check and
 diff exit with status 2 while go.mod declares another module.
 
-If a generated file was edited by hand, regen writes nothing, shows the
-edit and exits with status 1: move your change to service.go, then run
-gendaemon regen --force to overwrite it. An invalid manifest or flag exits
+A generated file edited by hand is merged: your edits are kept in the
+new version (git merge-file, with the version gendaemon last wrote, kept in
+.gendaemon/base.tar.gz, as the base). Where they conflict with gendaemon's
+changes, the file gets conflict markers and regen exits with status 1;
+check fails until they are resolved. Move hand edits to service.go; run
+gendaemon regen --force to drop them. Without a merge base (or git), regen
+writes nothing, shows the edit and exits with status 1. When the scaffold
+that gendaemon writes changed, regen prints it as a patch for git apply -3. An invalid manifest or flag exits
 with status 2. Run gendaemon diff first to see what regen would change.`,
 		OnUsageError:    flagUsageError("regen"),
 		HideHelpCommand: true,
@@ -233,26 +239,71 @@ func regenAction(c *cli.Context) error {
 	}
 	if c.Bool("dry-run") {
 		fmt.Fprintf(w, "regen %s would leave:\n", p.Dir)
-		printChanges(w, p)
+		printChanges(w, p, force)
 		fmt.Fprintln(w, "nothing written (--dry-run)")
+		printScaffoldDiffs(w, p)
 		return nil
 	}
 	if err := pr.Apply(c.Context, p, force); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "regen %s:\n", p.Dir)
-	printChanges(w, p)
+	printChanges(w, p, force)
+	printScaffoldDiffs(w, p)
+	if force {
+		return nil
+	}
+	var kept []string
+	for _, ch := range p.Changes {
+		if ch.Merge != nil && ch.Merge.Conflicts == 0 {
+			kept = append(kept, ch.Path)
+		}
+	}
+	if len(kept) > 0 {
+		fmt.Fprintf(w, "\nYour hand edits of %s are kept in the new version; check fails until you\n"+
+			"move them to service.go (or drop them with gendaemon regen --force).\n", strings.Join(kept, ", "))
+	}
+	if conflicts := p.Conflicts(); len(conflicts) > 0 {
+		var names []string
+		for _, ch := range conflicts {
+			names = append(names, ch.Path)
+		}
+		return fmt.Errorf("regen: your hand edits and gendaemon's changes conflict in %s: resolve the <<<<<<< ======= >>>>>>> markers there (gendaemon check fails until you do), or run 'gendaemon regen --force' to take gendaemon's version",
+			strings.Join(names, ", "))
+	}
 	return nil
 }
 
+// printScaffoldDiffs shows what changed in the scaffold that gendaemon
+// renders, which regen never writes: the user applies it, or not.
+func printScaffoldDiffs(w io.Writer, p *generator.Plan) {
+	if len(p.ScaffoldDiffs) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nThe scaffold gendaemon writes for new projects changed since it wrote yours.\n"+
+		"Your files are yours, so regen did not touch them; to take the change, save\n"+
+		"this patch and run git apply -3 PATCH in %s:\n\n", p.Dir)
+	for _, d := range p.ScaffoldDiffs {
+		fmt.Fprint(w, d)
+	}
+}
+
 // printChanges lists what regen does with each file.
-func printChanges(w io.Writer, p *generator.Plan) {
+func printChanges(w io.Writer, p *generator.Plan, force bool) {
 	for _, ch := range p.Changes {
 		note := ""
-		if ch.State == generator.Stray {
+		switch {
+		case ch.State == generator.Stray:
 			note = " (not written by gendaemon, in a folder it owns: move it away)"
+		case force:
+		case ch.State == generator.Conflicted:
+			note = " (still holds conflict markers: resolve them)"
+		case ch.Merge != nil && ch.Merge.Conflicts > 0:
+			note = fmt.Sprintf(" (%d conflict(s) between your edits and gendaemon's, marked)", ch.Merge.Conflicts)
+		case ch.Merge != nil:
+			note = " (edited by hand: your edits kept)"
 		}
-		fmt.Fprintf(w, "  %-9s  %s%s\n", ch.Action, ch.Path, note)
+		fmt.Fprintf(w, "  %-9s  %s%s\n", ch.Outcome(force), ch.Path, note)
 	}
 	for _, path := range p.Ignored {
 		fmt.Fprintf(w, "  %-9s  %s (%s lists it, but gendaemon never writes it: left alone)\n", "ignored", path, generator.ManifestName)
@@ -298,7 +349,7 @@ func checkAction(c *cli.Context) error {
 		case generator.Stray:
 			fmt.Fprintf(w, "\n%s: not written by gendaemon, but in a folder it owns and compiles: move it out (to your own package)\n", ch.Path)
 		case generator.Conflicted:
-			fmt.Fprintf(w, "\n%s: holds conflict markers from an upgrade: resolve them\n", ch.Path)
+			fmt.Fprintf(w, "\n%s: holds the conflict markers of a merge by regen: resolve them\n", ch.Path)
 		default:
 			fmt.Fprintf(w, "\n%s: %s; regen would apply:\n%s", ch.Path, ch.State, ch.Diff())
 		}
