@@ -308,3 +308,38 @@ func checkNoEdits(dir string) error {
 	}
 	return nil
 }
+
+// TestWriteRemovesAbandoned leaves what a killed gendaemon new leaves, a
+// .NAME.gendaemon-* directory beside the target, and one that another run
+// is still building (locked): the next new of that target removes the
+// first and keeps the second.
+func TestWriteRemovesAbandoned(t *testing.T) {
+	parent := t.TempDir()
+	abandoned := filepath.Join(parent, ".proj.gendaemon-dead")
+	building := filepath.Join(parent, ".proj.gendaemon-live")
+	other := filepath.Join(parent, ".other.gendaemon-dead")
+	for _, d := range []string{abandoned, building, other} {
+		if err := os.MkdirAll(filepath.Join(d, "internal"), DirMode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lock, err := os.Open(building)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := lockFile(lock, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(filepath.Join(parent, "proj"), testFiles(), false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(abandoned); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("abandoned %s still there: %v", abandoned, err)
+	}
+	for _, d := range []string{building, other} {
+		if _, err := os.Lstat(d); err != nil {
+			t.Errorf("%s removed: %v", d, err)
+		}
+	}
+}
