@@ -3,7 +3,9 @@ package generator
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -65,16 +67,9 @@ func newManifest(opts Options, files []File) Manifest {
 		Version:   ManifestVersion,
 		Generator: "gendaemon " + Version,
 		Name:      opts.Name,
-		Module:    opts.Module,
-		WorkDir:   opts.WorkDir,
-		Umask:     FormatUmask(opts.Umask),
-		MaxFD:     opts.MaxFD,
-		Stdio:     opts.Stdio,
-		LogFile:   opts.LogFile,
-		PIDFile:   opts.PIDFile,
-		User:      opts.User,
-		Group:     opts.Group,
-		Listen:    opts.Listen,
+	}
+	for _, s := range OptionSpecs() {
+		setManifestValues(&m, s.Key, s.get(opts))
 	}
 	for _, f := range files {
 		mf := ManifestFile{Path: f.Path, Owner: f.Owner}
@@ -88,29 +83,83 @@ func newManifest(opts Options, files []File) Manifest {
 
 // Options returns the options that m records, validated.
 func (m Manifest) Options() (Options, error) {
-	umask, err := ParseUmask(m.Umask)
-	if err != nil {
-		return Options{}, err
-	}
-	o := Options{
-		Name:    m.Name,
-		Module:  m.Module,
-		WorkDir: m.WorkDir,
-		Umask:   umask,
-		MaxFD:   m.MaxFD,
-		Stdio:   m.Stdio,
-		LogFile: m.LogFile,
-		PIDFile: m.PIDFile,
-		User:    m.User,
-		Group:   m.Group,
-	}
-	if len(m.Listen) > 0 {
-		o.Listen = m.Listen
+	o := Options{Name: m.Name}
+	for _, s := range OptionSpecs() {
+		if err := s.Set(&o, manifestValues(&m, s.Key)); err != nil {
+			return Options{}, err
+		}
 	}
 	if err := o.Validate(); err != nil {
 		return Options{}, err
 	}
 	return o, nil
+}
+
+// manifestField returns the field of m whose yaml key is key. Every
+// OptionSpec's key has one (TestOptionSpecsMatchManifest).
+func manifestField(m *Manifest, key string) reflect.Value {
+	v := reflect.ValueOf(m).Elem()
+	for i := range v.NumField() {
+		if k, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ","); k == key {
+			return v.Field(i)
+		}
+	}
+	panic("generator: no manifest field for option " + key)
+}
+
+// manifestValues returns the value of the option key in m as strings, as
+// OptionSpec.Set takes them.
+func manifestValues(m *Manifest, key string) []string {
+	f := manifestField(m, key)
+	switch f.Kind() {
+	case reflect.Int:
+		return []string{strconv.Itoa(int(f.Int()))}
+	case reflect.Slice:
+		return f.Interface().([]string)
+	}
+	return []string{f.String()}
+}
+
+// setManifestValues sets the option key in m to values, as OptionSpec.Get
+// returns them.
+func setManifestValues(m *Manifest, key string, values []string) {
+	f := manifestField(m, key)
+	switch f.Kind() {
+	case reflect.Int:
+		n, _ := strconv.Atoi(values[0])
+		f.SetInt(int64(n))
+	case reflect.Slice:
+		f.Set(reflect.ValueOf(values))
+	default:
+		f.SetString(values[0])
+	}
+}
+
+// A manifestLine is one option as the manifest's template writes it.
+type manifestLine struct{ Comment, Key, Value string }
+
+// OptionLines returns the options of the manifest, in the table's order,
+// with their comments and their values in YAML, for gendaemon.yaml.tmpl.
+func (d templateData) OptionLines() []manifestLine {
+	var lines []manifestLine
+	for _, s := range OptionSpecs() {
+		values := manifestValues(&d.Manifest, s.Key)
+		var value string
+		switch manifestField(&d.Manifest, s.Key).Kind() {
+		case reflect.Int:
+			value = values[0]
+		case reflect.Slice:
+			quoted := make([]string, len(values))
+			for i, v := range values {
+				quoted[i] = strconv.Quote(v)
+			}
+			value = "[" + strings.Join(quoted, ", ") + "]"
+		default:
+			value = strconv.Quote(values[0])
+		}
+		lines = append(lines, manifestLine{Comment: s.comment(d.Manifest.Name), Key: s.Key, Value: value})
+	}
+	return lines
 }
 
 // checkGenerator refuses a manifest, read from file, that a newer

@@ -92,17 +92,6 @@ func NewOptions(name string) Options {
 	}
 }
 
-// optionVariants returns options for the daemon name that together render
-// every file gendaemon can write for it: the defaults, and every optional
-// option set.
-func optionVariants(name string) []Options {
-	all := NewOptions(name)
-	all.LogFile = "/var/log/" + name + ".log"
-	all.User, all.Group = "nobody", "nogroup"
-	all.Listen = []string{"8080", "/run/" + name + ".sock"}
-	return []Options{NewOptions(name), all}
-}
-
 // maxNameLen bounds Name: it becomes a file name, a systemd unit name and
 // part of the pidfile's path.
 const maxNameLen = 64

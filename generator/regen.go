@@ -455,10 +455,6 @@ func (pr *Project) Compare(opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	own, err := producible()
-	if err != nil {
-		return nil, err
-	}
 	root, dir := pr.root, pr.Dir
 	if err := checkGoMod(root, old, opts); err != nil {
 		return nil, err
@@ -497,9 +493,17 @@ func (pr *Project) Compare(opts Options) (*Plan, error) {
 			manifest.State, manifest.Action = Current, Unchanged
 		}
 	}
+	var own *pathSet
 	for _, rec := range old.Files {
 		if rec.Owner != Generated || rendered[rec.Path] {
 			continue
+		}
+		if own == nil { // rendered only when needed: it takes a few renders
+			set, err := producible()
+			if err != nil {
+				return nil, err
+			}
+			own = &set
 		}
 		if !own.has(rec.Path) {
 			p.Ignored = append(p.Ignored, rec.Path)

@@ -138,21 +138,12 @@ most 64 characters. Every input is checked before anything is written; bad
 input, or a non-empty directory without --force, exits with status 2.`,
 		OnUsageError:    flagUsageError("new"),
 		HideHelpCommand: true, // gendaemon new help creates a daemon named help
-		Flags: []cli.Flag{
+		Flags: append(append([]cli.Flag{
 			&cli.StringFlag{Name: "dir", Usage: "create the project in `DIR`", DefaultText: "./NAME"},
-			&cli.StringFlag{Name: "module", Usage: "Go module `PATH` of the project, such as example.com/you/NAME", DefaultText: "NAME"},
-			&cli.StringFlag{Name: "workdir", Usage: "the daemon's working directory, an absolute `DIR`", Value: generator.DefaultWorkDir},
-			&cli.StringFlag{Name: "umask", Usage: "the daemon's umask, in `OCTAL` from 0 to 0777 (0 is honoured)", Value: "0"},
-			&cli.IntFlag{Name: "maxfd", Usage: "bound `N` (at least 3) of the last-resort loop that closes inherited descriptors", Value: generator.DefaultMaxFD},
-			&cli.StringFlag{Name: "stdio", Usage: "absolute `PATH` for the daemon's standard input, output and error", Value: generator.DefaultStdio},
-			&cli.StringFlag{Name: "log-file", Usage: "absolute `PATH` that receives standard output and error instead of --stdio", DefaultText: "none"},
-			&cli.StringFlag{Name: "pidfile", Usage: "absolute `PATH` of the pidfile; the binary's --pidfile overrides it", DefaultText: "/run/NAME.pid"},
-			&cli.StringFlag{Name: "user", Usage: "`USER` (name or id) the daemon switches to after writing its pidfile", DefaultText: "none"},
-			&cli.StringFlag{Name: "group", Usage: "`GROUP` (name or id) the daemon switches to after writing its pidfile", DefaultText: "none"},
-			&cli.StringSliceFlag{Name: "listen", Usage: "`ADDR` (port, IP:port or socket path) that systemd listens on for the daemon: writes NAME.socket; repeatable", DefaultText: "none"},
+		}, optionFlags(true)...),
 			&cli.BoolFlag{Name: "force", Usage: "write into a non-empty directory, replacing files of the same name"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the files that would be written, and write nothing"},
-		},
+		),
 		Action: newAction,
 	}
 }
@@ -168,24 +159,9 @@ func newAction(c *cli.Context) error {
 	}
 	name := c.Args().First()
 	opts := generator.NewOptions(name)
-	if c.IsSet("module") {
-		opts.Module = c.String("module")
-	}
-	if c.IsSet("pidfile") {
-		opts.PIDFile = c.String("pidfile")
-	}
-	opts.WorkDir = c.String("workdir")
-	opts.Stdio = c.String("stdio")
-	opts.LogFile = c.String("log-file")
-	opts.User = c.String("user")
-	opts.Group = c.String("group")
-	opts.MaxFD = c.Int("maxfd")
-	opts.Listen = c.StringSlice("listen")
-	umask, err := generator.ParseUmask(c.String("umask"))
-	if err != nil {
+	if err := applyFlags(c, &opts); err != nil {
 		return err
 	}
-	opts.Umask = umask
 
 	// Render validates every option before the target is even looked at.
 	files, err := generator.Render(opts)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -45,7 +44,7 @@ that gendaemon writes changed, regen prints it as a patch for git apply -3. An i
 with status 2. Run gendaemon diff first to see what regen would change.`,
 		OnUsageError:    flagUsageError("regen"),
 		HideHelpCommand: true,
-		Flags: append(optionFlags(),
+		Flags: append(optionFlags(false),
 			&cli.BoolFlag{Name: "force", Usage: "overwrite (or remove) generated files that were edited by hand"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print what would change, and write nothing"},
 		),
@@ -92,71 +91,44 @@ invalid manifest or flag, like diff(1). It writes nothing.
 Then run gendaemon regen with the same flags to apply it.`,
 		OnUsageError:    flagUsageError("diff"),
 		HideHelpCommand: true,
-		Flags:           optionFlags(),
+		Flags:           optionFlags(false),
 		Action:          diffAction,
 	}
 }
 
-// optionFlags are the flags of new that set an option, for regen and diff:
-// there, a flag that is not given keeps the manifest's value.
-func optionFlags() []cli.Flag {
-	skip := []string{"dir", "force", "dry-run"}
+// optionFlags are the flags that set an option, one per row of the
+// generator's table. For new (forNew) a flag that is not given keeps the
+// default; for regen and diff, the manifest's value.
+func optionFlags(forNew bool) []cli.Flag {
 	var flags []cli.Flag
-	for _, f := range newCommand().Flags {
-		if slices.Contains(skip, f.Names()[0]) {
-			continue
+	for _, s := range generator.OptionSpecs() {
+		def := s.Default
+		if !forNew {
+			def = "from gendaemon.yaml"
 		}
-		const keep = "from gendaemon.yaml"
-		switch f := f.(type) {
-		case *cli.StringFlag:
-			c := *f
-			c.Value, c.DefaultText = "", keep
-			flags = append(flags, &c)
-		case *cli.IntFlag:
-			c := *f
-			c.Value, c.DefaultText = 0, keep
-			flags = append(flags, &c)
-		case *cli.StringSliceFlag:
-			c := *f
-			c.Value, c.DefaultText = nil, keep
-			flags = append(flags, &c)
-		default:
-			panic(fmt.Sprintf("gendaemon: option flag %s of type %T", f.Names()[0], f))
+		if s.Repeated {
+			flags = append(flags, &cli.StringSliceFlag{Name: s.Flag, Usage: s.Usage, DefaultText: def})
+		} else {
+			flags = append(flags, &cli.StringFlag{Name: s.Flag, Usage: s.Usage, DefaultText: def})
 		}
 	}
 	return flags
 }
 
-// applyFlags changes opts by the option flags given on the command line.
+// applyFlags changes opts by the option flags given on the command line,
+// and validates the result.
 func applyFlags(c *cli.Context, opts *generator.Options) error {
-	for _, s := range []struct {
-		flag string
-		dst  *string
-	}{
-		{"module", &opts.Module},
-		{"workdir", &opts.WorkDir},
-		{"stdio", &opts.Stdio},
-		{"log-file", &opts.LogFile},
-		{"pidfile", &opts.PIDFile},
-		{"user", &opts.User},
-		{"group", &opts.Group},
-	} {
-		if c.IsSet(s.flag) {
-			*s.dst = c.String(s.flag)
+	for _, s := range generator.OptionSpecs() {
+		if !c.IsSet(s.Flag) {
+			continue
 		}
-	}
-	if c.IsSet("maxfd") {
-		opts.MaxFD = c.Int("maxfd")
-	}
-	if c.IsSet("listen") {
-		opts.Listen = c.StringSlice("listen")
-	}
-	if c.IsSet("umask") {
-		umask, err := generator.ParseUmask(c.String("umask"))
-		if err != nil {
+		values := []string{c.String(s.Flag)}
+		if s.Repeated {
+			values = c.StringSlice(s.Flag)
+		}
+		if err := s.Set(opts, values); err != nil {
 			return err
 		}
-		opts.Umask = umask
 	}
 	return opts.Validate()
 }
