@@ -115,8 +115,8 @@ func optionFlags(forNew bool) []cli.Flag {
 	return flags
 }
 
-// applyFlags changes opts by the option flags given on the command line,
-// and validates the result.
+// applyFlags changes opts by the option flags given on the command line.
+// Render (and Compare, which renders) validates the result.
 func applyFlags(c *cli.Context, opts *generator.Options) error {
 	for _, s := range generator.OptionSpecs() {
 		if !c.IsSet(s.Flag) {
@@ -130,7 +130,7 @@ func applyFlags(c *cli.Context, opts *generator.Options) error {
 			return err
 		}
 	}
-	return opts.Validate()
+	return nil
 }
 
 // projectDir returns the project directory that the command's argument
