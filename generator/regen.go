@@ -745,6 +745,9 @@ type pathSet struct {
 // some options render for some name, or a file in the folder gendaemon
 // owns.
 func (s pathSet) has(p string) bool {
+	if path.Clean(p) != p || !filepath.IsLocal(filepath.FromSlash(p)) || strings.Contains(p, `\`) {
+		return false
+	}
 	if p == ManifestName || p == baseName || s.exact[p] || path.Dir(p) == daemonDir {
 		return true
 	}

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -340,6 +341,63 @@ func TestWriteRemovesAbandoned(t *testing.T) {
 	for _, d := range []string{building, other} {
 		if _, err := os.Lstat(d); err != nil {
 			t.Errorf("%s removed: %v", d, err)
+		}
+	}
+}
+
+// FuzzParseJournal feeds parseJournal arbitrary journals: it must not
+// panic, and a journal it accepts names only paths gendaemon writes, with
+// well-formed sums.
+func FuzzParseJournal(f *testing.F) {
+	f.Add([]byte(`{"version":1,"name":"myservice","ops":[{"path":"main.go","old":"","new":"sha256:` + strings.Repeat("0", 64) + `"}]}`))
+	f.Add([]byte(`{"version":1,"name":"myservice","ops":[{"path":"notes.txt","remove":true}]}`))
+	f.Add([]byte(`{"version":1,"name":"x","ops":[{"path":"../x","new":"sha256:` + strings.Repeat("a", 64) + `"}]}`))
+	f.Add([]byte(`{"version":1,"name":"x","ops":[{"path":"internal/daemon/..","remove":true}]}`))
+	own, err := producible()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		j, err := parseJournal(data)
+		if err != nil {
+			return
+		}
+		for _, op := range j.Ops {
+			if !own.has(op.Path) || checkFiles([]File{{Path: op.Path, Mode: FileMode}}) != nil {
+				t.Errorf("accepted a journal naming %q", op.Path)
+			}
+		}
+	})
+}
+
+// TestPathSet checks which paths gendaemon counts as its own.
+func TestPathSet(t *testing.T) {
+	own, err := producible()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path string
+		want bool
+	}{
+		{"gendaemon.yaml", true},
+		{"main.go", true},
+		{"myservice.service", true},
+		{"other-name.socket", true},
+		{"internal/daemon/patch.go", true},
+		{".gendaemon/base.tar.gz", true},
+		{"notes.txt", false},
+		{".git/HEAD", false},
+		{"internal/daemon/..", false},
+		{"internal/daemon/sub/x.go", false},
+		{"../main.go", false},
+		{"/etc/passwd", false},
+		{"Upper.service", false},
+		{".service", false},
+		{"x.service.bak", false},
+	} {
+		if got := own.has(tc.path); got != tc.want {
+			t.Errorf("has(%q) = %v, want %v", tc.path, got, tc.want)
 		}
 	}
 }

@@ -183,7 +183,8 @@ func comparePlan(c *cli.Context, pr *generator.Project, withFlags bool) (*genera
 
 // regenAction is gendaemon regen.
 func regenAction(c *cli.Context) error {
-	pr, p, err := openPlan(c, true, true)
+	// --dry-run only reads: it leaves an interrupted regen for a real one.
+	pr, p, err := openPlan(c, !c.Bool("dry-run"), true)
 	if err != nil {
 		return err
 	}
