@@ -215,7 +215,6 @@ func gitDiff(name string, old, new []byte, mode fs.FileMode) string {
 // manifest last.
 type Plan struct {
 	Dir     string
-	Name    string // the daemon's
 	Changes []Change
 
 	// Ignored lists the paths that the manifest records as generated but
@@ -464,7 +463,7 @@ func (pr *Project) Compare(opts Options) (*Plan, error) {
 	for _, f := range old.Files {
 		recorded[f.Path] = f
 	}
-	p := &Plan{Dir: dir, Name: opts.Name}
+	p := &Plan{Dir: dir}
 	rendered := map[string]bool{}
 	var manifest *Change
 	for _, f := range files {
@@ -570,7 +569,7 @@ func (pr *Project) mergeEdits(p *Plan, files []File, recorded map[string]Manifes
 			continue
 		}
 		m, err := merge3(c.Disk, b, c.Data, labels)
-		if errors.Is(err, ErrNoMerge) {
+		if errors.Is(err, errNoMerge) {
 			p.NoMerge = err.Error()
 			continue
 		}
@@ -707,7 +706,7 @@ func (pr *Project) Apply(ctx context.Context, p *Plan, force bool) error {
 	if err := checkFiles(writes); err != nil {
 		return err
 	}
-	t := newTx(pr.root, pr.fsys, p.Dir, p.Name, writes, removes, old)
+	t := newTx(pr.root, pr.fsys, p.Dir, writes, removes, old)
 	return t.run(ctx, func() error { return unchangedSince(pr.root, p) })
 }
 
@@ -733,75 +732,6 @@ func unchangedSince(root *os.Root, p *Plan) error {
 // ErrChanged is wrapped by the error of Apply when a file changed on disk
 // between Compare and Apply; nothing was written. Compare again.
 var ErrChanged = errors.New("changed since compared")
-
-// A pathSet is the set of paths that gendaemon can write in a project: the
-// only paths it will ever remove, or name in a journal.
-type pathSet struct {
-	exact    map[string]bool // paths that do not depend on the name
-	patterns [][]string      // paths that do, split around the name
-}
-
-// has reports whether gendaemon can write p: the manifest, a path that
-// some options render for some name, or a file in the folder gendaemon
-// owns.
-func (s pathSet) has(p string) bool {
-	if path.Clean(p) != p || !filepath.IsLocal(filepath.FromSlash(p)) || strings.Contains(p, `\`) {
-		return false
-	}
-	if p == ManifestName || p == baseName || s.exact[p] || path.Dir(p) == daemonDir {
-		return true
-	}
-	for _, parts := range s.patterns {
-		if matchName(p, parts) {
-			return true
-		}
-	}
-	return false
-}
-
-// matchName reports whether p is parts joined by one valid daemon name.
-func matchName(p string, parts []string) bool {
-	if !strings.HasPrefix(p, parts[0]) || !strings.HasSuffix(p, parts[len(parts)-1]) {
-		return false
-	}
-	rest := p[len(parts[0]):]
-	end := strings.Index(rest, parts[1])
-	if end <= 0 {
-		return false
-	}
-	name := rest[:end]
-	return checkName(name) == nil && strings.Join(parts, name) == p
-}
-
-// probeName is the name producible renders with: no path of a project
-// holds it but where the name goes.
-const probeName = "gendaemonprobe"
-
-// producible returns the paths that gendaemon renders for any name with
-// any options: the union of what the defaults render and what every
-// optional option set renders, with the name left open. It is derived from
-// Render, not listed by hand, so a file that a new option adds is covered.
-func producible() (pathSet, error) {
-	s := pathSet{exact: map[string]bool{}}
-	seen := map[string]bool{}
-	for _, opts := range optionVariants(probeName) {
-		files, err := Render(opts)
-		if err != nil {
-			return pathSet{}, fmt.Errorf("render the paths gendaemon writes: %w", err)
-		}
-		for _, f := range files {
-			switch {
-			case seen[f.Path]:
-			case strings.Contains(f.Path, probeName):
-				s.patterns = append(s.patterns, strings.Split(f.Path, probeName))
-			default:
-				s.exact[f.Path] = true
-			}
-			seen[f.Path] = true
-		}
-	}
-	return s, nil
-}
 
 // checkGoMod returns an error wrapping ErrConflict if the go.mod in root
 // declares a module path other than opts.Module, whose generated imports

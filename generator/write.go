@@ -341,8 +341,7 @@ func writeInPlace(ctx context.Context, target string, files []File) error {
 			return fmt.Errorf("write into %s: %w", target, err)
 		}
 	}
-	name := manifestName(files)
-	t := newTx(root, fsys, target, name, files, nil, old)
+	t := newTx(root, fsys, target, files, nil, old)
 	return t.run(ctx, func() error {
 		for _, f := range files {
 			if sum, err := sumOf(root, f.Path); err != nil || sum != old[f.Path] {
@@ -351,19 +350,6 @@ func writeInPlace(ctx context.Context, target string, files []File) error {
 		}
 		return nil
 	})
-}
-
-// manifestName returns the daemon's name that the manifest among files
-// records, or "" if there is none.
-func manifestName(files []File) string {
-	for _, f := range files {
-		if f.Path == ManifestName {
-			if m, err := ParseManifest(f.Data); err == nil {
-				return m.Name
-			}
-		}
-	}
-	return ""
 }
 
 // mkdir creates the directory name in root with mode DirMode.

@@ -19,9 +19,9 @@ type Merge struct {
 	Conflicts int
 }
 
-// ErrNoMerge is wrapped by the error of merge3 when there is no git to
+// errNoMerge is wrapped by the error of merge3 when there is no git to
 // merge with.
-var ErrNoMerge = errors.New("no three-way merge")
+var errNoMerge = errors.New("no three-way merge")
 
 // merge3 merges the changes from base to theirs (what gendaemon renders
 // now) into ours (the file on disk, edited by hand) with git merge-file.
@@ -32,12 +32,12 @@ var ErrNoMerge = errors.New("no three-way merge")
 // same job, is maintained with git itself, and is what a user resolving
 // the conflict will know; the Go diff3 modules are small, little-used and
 // little-kept. The price is that a merge needs git on PATH: without it,
-// merge3 fails with ErrNoMerge, and regen refuses the edited file as if
+// merge3 fails with errNoMerge, and regen refuses the edited file as if
 // there were no merge base.
 func merge3(ours, base, theirs []byte, labels [3]string) (Merge, error) {
 	git, err := exec.LookPath("git")
 	if err != nil {
-		return Merge{}, fmt.Errorf("%w: git is not installed (%v)", ErrNoMerge, err)
+		return Merge{}, fmt.Errorf("%w: git is not installed (%v)", errNoMerge, err)
 	}
 	dir, err := os.MkdirTemp("", "gendaemon-merge-")
 	if err != nil {

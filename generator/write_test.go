@@ -347,7 +347,7 @@ func TestApplyLeavesNothingOnFailure(t *testing.T) {
 	}
 	defer root.Close()
 	pr := &Project{Dir: dir, root: root, fsys: rootFS{root}}
-	p := &Plan{Dir: dir, Name: "myservice", Changes: []Change{
+	p := &Plan{Dir: dir, Changes: []Change{
 		{Path: "main.go", Owner: Generated, State: Stale, Action: Update, Disk: []byte("old\n"), Data: []byte("new\n"), Mode: FileMode},
 		{Path: "internal/daemon/daemon.go", Owner: Generated, State: Missing, Action: Create, Data: []byte("package daemon\n"), Mode: FileMode},
 		{Path: "internal/daemon/zz" + strings.Repeat("x", 300) + ".go", Owner: Generated, State: Missing, Action: Create, Data: []byte("x"), Mode: FileMode},

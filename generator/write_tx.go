@@ -45,7 +45,6 @@ const journalVersion = 1
 // A journal is the record of a committed transaction.
 type journal struct {
 	Version int    `json:"version"`
-	Name    string `json:"name"` // the daemon's: decides which paths are gendaemon's
 	Ops     []txOp `json:"ops"`
 }
 
@@ -72,15 +71,13 @@ type tx struct {
 	dir   string // the project's directory, for errors
 	j     journal
 	files []File // by step; nil data for a removal
-
-	createdState bool // this transaction created stateDir
 }
 
 // newTx returns the transaction that writes writes and removes removes (old
 // holds the sum of each path's current bytes, "" if it is missing) in the
-// project of the daemon name. The manifest, if written, is the last step.
-func newTx(root *os.Root, fsys txFS, dir, name string, writes []File, removes []string, old map[string]string) *tx {
-	t := &tx{root: root, fsys: fsys, dir: dir, j: journal{Version: journalVersion, Name: name}}
+// project opened as root. The manifest, if written, is the last step.
+func newTx(root *os.Root, fsys txFS, dir string, writes []File, removes []string, old map[string]string) *tx {
+	t := &tx{root: root, fsys: fsys, dir: dir, j: journal{Version: journalVersion}}
 	var manifest *File
 	for _, f := range writes {
 		if f.Path == ManifestName {
@@ -133,7 +130,6 @@ func (t *tx) stage(ctx context.Context) error {
 		if err := t.fsys.Mkdir(stateDir); err != nil {
 			return fmt.Errorf("create %s in %s: %w", stateDir, t.dir, err)
 		}
-		t.createdState = true
 	case err != nil:
 		return fmt.Errorf("regen %s: %w", t.dir, err)
 	}
@@ -401,9 +397,6 @@ func parseJournal(data []byte) (journal, error) {
 	}
 	if j.Version != journalVersion {
 		return journal{}, fmt.Errorf("journal version %d: want %d", j.Version, journalVersion)
-	}
-	if err := checkName(j.Name); err != nil {
-		return journal{}, fmt.Errorf("invalid journal: %w", err)
 	}
 	own, err := producible()
 	if err != nil {

@@ -349,10 +349,10 @@ func TestWriteRemovesAbandoned(t *testing.T) {
 // panic, and a journal it accepts names only paths gendaemon writes, with
 // well-formed sums.
 func FuzzParseJournal(f *testing.F) {
-	f.Add([]byte(`{"version":1,"name":"myservice","ops":[{"path":"main.go","old":"","new":"sha256:` + strings.Repeat("0", 64) + `"}]}`))
-	f.Add([]byte(`{"version":1,"name":"myservice","ops":[{"path":"notes.txt","remove":true}]}`))
-	f.Add([]byte(`{"version":1,"name":"x","ops":[{"path":"../x","new":"sha256:` + strings.Repeat("a", 64) + `"}]}`))
-	f.Add([]byte(`{"version":1,"name":"x","ops":[{"path":"internal/daemon/..","remove":true}]}`))
+	f.Add([]byte(`{"version":1,"ops":[{"path":"main.go","old":"","new":"sha256:` + strings.Repeat("0", 64) + `"}]}`))
+	f.Add([]byte(`{"version":1,"ops":[{"path":"notes.txt","remove":true}]}`))
+	f.Add([]byte(`{"version":1,"ops":[{"path":"../x","new":"sha256:` + strings.Repeat("a", 64) + `"}]}`))
+	f.Add([]byte(`{"version":1,"ops":[{"path":"internal/daemon/..","remove":true}]}`))
 	own, err := producible()
 	if err != nil {
 		f.Fatal(err)
