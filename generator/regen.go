@@ -582,8 +582,8 @@ func (pr *Project) mergeEdits(p *Plan, files []File, recorded map[string]Manifes
 	if err != nil {
 		return err
 	}
-	if cur, ok, err := readRegular(pr.root, baseName); err != nil || !ok || string(cur) != string(data) {
-		p.base = &File{Path: baseName, Data: data, Mode: FileMode, Owner: Generated}
+	if cur, ok, err := readRegular(pr.root, BaseName); err != nil || !ok || string(cur) != string(data) {
+		p.base = &File{Path: BaseName, Data: data, Mode: FileMode, Owner: Generated}
 	}
 	return nil
 }
@@ -592,7 +592,7 @@ func (pr *Project) mergeEdits(p *Plan, files []File, recorded map[string]Manifes
 // cannot be read: then hand edits cannot be merged, as before there was
 // a base.
 func (pr *Project) loadBase() map[string][]byte {
-	data, ok, err := readRegular(pr.root, baseName)
+	data, ok, err := readRegular(pr.root, BaseName)
 	if err != nil || !ok {
 		return nil
 	}
@@ -697,11 +697,11 @@ func (pr *Project) Apply(ctx context.Context, p *Plan, force bool) error {
 	}
 	if p.base != nil {
 		writes = append(writes, *p.base)
-		sum, err := sumOf(pr.root, baseName)
+		sum, err := sumOf(pr.root, BaseName)
 		if err != nil {
 			return fmt.Errorf("regen %s: %w", p.Dir, err)
 		}
-		old[baseName] = sum
+		old[BaseName] = sum
 	}
 	if err := checkFiles(writes); err != nil {
 		return err

@@ -113,7 +113,7 @@ func TestRegenMatchesGolden(t *testing.T) {
 			delete(onDisk, f.Path)
 		}
 	}
-	delete(onDisk, baseName) // the merge base, which regen writes
+	delete(onDisk, BaseName) // the merge base, which regen writes
 	for p := range onDisk {
 		t.Errorf("%s: left over after regen (want it removed)", p)
 	}

@@ -12,13 +12,13 @@ import (
 	"strings"
 )
 
-// baseName is the merge base of a project: every file that gendaemon last
+// BaseName is the merge base of a project: every file that gendaemon last
 // rendered for it but the manifest, as a gzip-compressed tar archive. regen
 // needs it to merge a hand edit of a generated file with what a newer
 // gendaemon (or new options) changed in that file, the way copier and
 // kubebuilder re-render the old version: the old version's templates are
 // not in the new binary, so the project keeps their output. Commit it.
-const baseName = stateDir + "/base.tar.gz"
+const BaseName = stateDir + "/base.tar.gz"
 
 // maxBaseBytes bounds what a base archive may unpack to: it is a file
 // like any other, and a crafted one must not exhaust memory.
@@ -32,7 +32,7 @@ func WithBase(files []File) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(slices.Clone(files), File{Path: baseName, Data: data, Mode: FileMode, Owner: Generated}), nil
+	return append(slices.Clone(files), File{Path: BaseName, Data: data, Mode: FileMode, Owner: Generated}), nil
 }
 
 // encodeBase archives every file but the manifest and the base itself,
@@ -48,7 +48,7 @@ func encodeBase(files []File) ([]byte, error) {
 	}
 	tw := tar.NewWriter(zw)
 	for _, f := range files {
-		if f.Path == ManifestName || f.Path == baseName {
+		if f.Path == ManifestName || f.Path == BaseName {
 			continue
 		}
 		hdr := &tar.Header{Name: f.Path, Mode: int64(f.Mode.Perm()), Size: int64(len(f.Data)), Typeflag: tar.TypeReg, Format: tar.FormatPAX}

@@ -21,7 +21,7 @@ func (s pathSet) has(p string) bool {
 	if path.Clean(p) != p || !filepath.IsLocal(filepath.FromSlash(p)) || strings.Contains(p, `\`) {
 		return false
 	}
-	if p == ManifestName || p == baseName || s.exact[p] || path.Dir(p) == daemonDir {
+	if p == ManifestName || p == BaseName || s.exact[p] || path.Dir(p) == daemonDir {
 		return true
 	}
 	for _, parts := range s.patterns {

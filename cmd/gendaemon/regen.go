@@ -198,17 +198,7 @@ func regenAction(c *cli.Context) error {
 	}
 	force := c.Bool("force")
 	if edited := p.Edited(); len(edited) > 0 && !force {
-		fmt.Fprintf(w, "regen %s: these generated files were edited by hand since gendaemon wrote them:\n", p.Dir)
-		for _, e := range edited {
-			fmt.Fprintf(w, "  %s\n", e.Path)
-		}
-		for _, e := range edited {
-			fmt.Fprintf(w, "\n%s", e.EditDiff())
-		}
-		return fmt.Errorf("regen: %d generated file(s) edited by hand; nothing written.\n"+
-			"Move your changes to service.go (yours: regen never touches it), then run\n"+
-			"'gendaemon regen --force' to overwrite the generated files; 'gendaemon diff'\n"+
-			"shows everything regen would change", len(edited))
+		return refuseEdited(w, p, edited)
 	}
 	if c.Bool("dry-run") {
 		fmt.Fprintf(w, "regen %s would leave:\n", p.Dir)
@@ -226,6 +216,32 @@ func regenAction(c *cli.Context) error {
 	if force {
 		return nil
 	}
+	return reportMerges(w, p)
+}
+
+// refuseEdited shows the hand edits that regen cannot merge and returns
+// the error that refuses them.
+func refuseEdited(w io.Writer, p *generator.Plan, edited []generator.Change) error {
+	fmt.Fprintf(w, "regen %s: these generated files were edited by hand since gendaemon wrote them:\n", p.Dir)
+	for _, e := range edited {
+		fmt.Fprintf(w, "  %s\n", e.Path)
+	}
+	for _, e := range edited {
+		fmt.Fprintf(w, "\n%s", e.EditDiff())
+	}
+	why := "there is no merge base (" + generator.BaseName + ") that has them as gendaemon wrote them"
+	if p.NoMerge != "" {
+		why = p.NoMerge
+	}
+	return fmt.Errorf("regen: %d generated file(s) edited by hand, and regen cannot merge them: %s; nothing written.\n"+
+		"Move your changes to service.go (yours: regen never touches it), then run\n"+
+		"'gendaemon regen --force' to overwrite the generated files; 'gendaemon diff'\n"+
+		"shows everything regen would change", len(edited), why)
+}
+
+// reportMerges says which hand edits regen kept, and returns an error
+// naming the files it wrote with conflict markers, if any.
+func reportMerges(w io.Writer, p *generator.Plan) error {
 	var kept []string
 	for _, ch := range p.Changes {
 		if ch.Merge != nil && ch.Merge.Conflicts == 0 {
@@ -236,15 +252,16 @@ func regenAction(c *cli.Context) error {
 		fmt.Fprintf(w, "\nYour hand edits of %s are kept in the new version; check fails until you\n"+
 			"move them to service.go (or drop them with gendaemon regen --force).\n", strings.Join(kept, ", "))
 	}
-	if conflicts := p.Conflicts(); len(conflicts) > 0 {
-		var names []string
-		for _, ch := range conflicts {
-			names = append(names, ch.Path)
-		}
-		return fmt.Errorf("regen: your hand edits and gendaemon's changes conflict in %s: resolve the <<<<<<< ======= >>>>>>> markers there (gendaemon check fails until you do), or run 'gendaemon regen --force' to take gendaemon's version",
-			strings.Join(names, ", "))
+	conflicts := p.Conflicts()
+	if len(conflicts) == 0 {
+		return nil
 	}
-	return nil
+	var names []string
+	for _, ch := range conflicts {
+		names = append(names, ch.Path)
+	}
+	return fmt.Errorf("regen: your hand edits and gendaemon's changes conflict in %s: resolve the <<<<<<< ======= >>>>>>> markers there (gendaemon check fails until you do), or run 'gendaemon regen --force' to take gendaemon's version",
+		strings.Join(names, ", "))
 }
 
 // printScaffoldDiffs shows what changed in the scaffold that gendaemon
