@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -53,6 +54,11 @@ const (
 	// of a merge that regen could not finish. check fails until they are
 	// resolved.
 	Conflicted
+
+	// Debris: a temporary file that gendaemon 0.1.0 left beside a file it
+	// writes when it was interrupted (.main.go.gendaemon-XXXXXXXX). regen
+	// removes it.
+	Debris
 )
 
 // String returns the state as check prints it.
@@ -72,6 +78,8 @@ func (s State) String() string {
 		return "stray"
 	case Conflicted:
 		return "conflict"
+	case Debris:
+		return "debris"
 	}
 	return fmt.Sprintf("State(%d)", int(s))
 }
@@ -492,19 +500,28 @@ func (pr *Project) Compare(opts Options) (*Plan, error) {
 			manifest.State, manifest.Action = Current, Unchanged
 		}
 	}
+	// The paths gendaemon can write, rendered only when needed: it takes
+	// a few renders.
 	var own *pathSet
+	owns := func(p string) (bool, error) {
+		if own == nil {
+			set, err := producible()
+			if err != nil {
+				return false, err
+			}
+			own = &set
+		}
+		return own.has(p), nil
+	}
 	for _, rec := range old.Files {
 		if rec.Owner != Generated || rendered[rec.Path] {
 			continue
 		}
-		if own == nil { // rendered only when needed: it takes a few renders
-			set, err := producible()
-			if err != nil {
-				return nil, err
-			}
-			own = &set
+		ok, err := owns(rec.Path)
+		if err != nil {
+			return nil, err
 		}
-		if !own.has(rec.Path) {
+		if !ok {
 			p.Ignored = append(p.Ignored, rec.Path)
 			continue
 		}
@@ -526,6 +543,11 @@ func (pr *Project) Compare(opts Options) (*Plan, error) {
 		return nil, fmt.Errorf("compare %s: %w", dir, err)
 	}
 	p.Changes = append(p.Changes, strays...)
+	debris, err := debrisFiles(root, files, owns)
+	if err != nil {
+		return nil, fmt.Errorf("compare %s: %w", dir, err)
+	}
+	p.Changes = append(p.Changes, debris...)
 	if err := pr.mergeEdits(p, files, recorded, opts); err != nil {
 		return nil, err
 	}
@@ -658,10 +680,49 @@ func strayFiles(root *os.Root, rendered map[string]bool, recorded map[string]Man
 	var out []Change
 	for _, e := range entries {
 		p := daemonDir + "/" + e.Name()
-		if rendered[p] || recorded[p].Owner == Generated {
+		if _, debris := debrisOf(p); debris || rendered[p] || recorded[p].Owner == Generated {
 			continue
 		}
 		out = append(out, Change{Path: p, Owner: Generated, State: Stray, Action: Keep})
+	}
+	return out, nil
+}
+
+// debrisFiles returns a Debris change for every temporary file that an
+// interrupted gendaemon 0.1.0 left beside one of files: one whose name is
+// the temporary name of a path that gendaemon writes (owns).
+func debrisFiles(root *os.Root, files []File, owns func(string) (bool, error)) ([]Change, error) {
+	dirs := map[string]bool{}
+	for _, f := range files {
+		dirs[path.Dir(f.Path)] = true
+	}
+	var out []Change
+	for _, d := range slices.Sorted(maps.Keys(dirs)) {
+		entries, err := fs.ReadDir(root.FS(), d)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			p := path.Join(d, e.Name())
+			if _, ok := debrisOf(p); !ok || !e.Type().IsRegular() {
+				continue
+			}
+			ours, err := owns(p)
+			if err != nil {
+				return nil, err
+			}
+			if !ours {
+				continue
+			}
+			data, ok, err := readRegular(root, p)
+			if err != nil || !ok {
+				return nil, err
+			}
+			out = append(out, Change{Path: p, Owner: Generated, State: Debris, Action: Remove, Disk: data})
+		}
 	}
 	return out, nil
 }

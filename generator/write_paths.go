@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -23,6 +24,9 @@ func (s pathSet) has(p string) bool {
 	}
 	if p == ManifestName || p == BaseName || s.exact[p] || path.Dir(p) == daemonDir {
 		return true
+	}
+	if orig, ok := debrisOf(p); ok {
+		return s.has(orig)
 	}
 	for _, parts := range s.patterns {
 		if matchName(p, parts) {
@@ -74,4 +78,18 @@ func producible() (pathSet, error) {
 		}
 	}
 	return s, nil
+}
+
+// debrisName matches the temporary names that gendaemon 0.1.0 wrote a
+// file under before renaming it into place: "." + name + ".gendaemon-"
+// and 8 characters of rand.Text.
+var debrisName = regexp.MustCompile(`^\.(.+)\.gendaemon-[A-Z2-7]{8}$`)
+
+// debrisOf returns the file whose temporary name p is, if it is one.
+func debrisOf(p string) (string, bool) {
+	m := debrisName.FindStringSubmatch(path.Base(p))
+	if m == nil {
+		return "", false
+	}
+	return path.Join(path.Dir(p), m[1]), true
 }

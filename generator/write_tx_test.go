@@ -395,6 +395,10 @@ func TestPathSet(t *testing.T) {
 		{"Upper.service", false},
 		{".service", false},
 		{"x.service.bak", false},
+		{".main.go.gendaemon-ABCDEFGH", true},
+		{".myservice.service.gendaemon-QWERTY23", true},
+		{".notes.txt.gendaemon-ABCDEFGH", false},
+		{".main.go.gendaemon-abcdefgh", false},
 	} {
 		if got := own.has(tc.path); got != tc.want {
 			t.Errorf("has(%q) = %v, want %v", tc.path, got, tc.want)
