@@ -405,3 +405,29 @@ func TestPathSet(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteCancelled cancels the context of a new project's Write, as
+// SIGINT does: nothing may be left, neither the target nor the temporary
+// directory beside it; nor in an existing directory (new --force).
+func TestWriteCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	parent := t.TempDir()
+	if err := WriteContext(ctx, filepath.Join(parent, "proj"), testFiles(), false); !errors.Is(err, context.Canceled) {
+		t.Errorf("WriteContext(cancelled) = %v, want context.Canceled", err)
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+		t.Errorf("left behind: %v", entries)
+	}
+	target := t.TempDir()
+	if err := os.WriteFile(filepath.Join(target, "notes.txt"), []byte("mine\n"), FileMode); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, target)
+	if err := WriteContext(ctx, target, testFiles(), true); !errors.Is(err, context.Canceled) {
+		t.Errorf("WriteContext(cancelled, force) = %v, want context.Canceled", err)
+	}
+	if after := snapshot(t, target); !maps.Equal(before, after) {
+		t.Errorf("the directory changed: %v, was %v", after, before)
+	}
+}
