@@ -270,7 +270,9 @@ func rollForward(root *os.Root, fsys txFS, j journal) error {
 			}
 			continue
 		}
-		if cur != op.Old && cur != op.New {
+		// A file moved away loses nothing; one changed by someone else
+		// since the crash would be.
+		if cur != op.Old && cur != op.New && cur != "" {
 			return conflictf("%s changed since the interrupted regen: move it away, then run gendaemon regen", op.Path)
 		}
 		if err := mkdirAll(root, fsys, path.Dir(op.Path)); err != nil {

@@ -431,3 +431,61 @@ func TestWriteCancelled(t *testing.T) {
 		t.Errorf("the directory changed: %v, was %v", after, before)
 	}
 }
+
+// TestRecoverRefusesChangedFile crashes a regen right after its commit,
+// then changes a file the journal would replace: the recovery must refuse
+// rather than overwrite it, and complete once the file is moved away.
+func TestRecoverRefusesChangedFile(t *testing.T) {
+	dir := newProject(t)
+	ff := &faultFS{crash: true}
+	// Find the first step after the commit: the journal's rename.
+	counter := &faultFS{}
+	probe := newProject(t)
+	if err := regen(t, probe, t.Context(), func(f txFS) txFS { counter.txFS = f; return counter }); err != nil {
+		t.Fatal(err)
+	}
+	commit := 0
+	for k := 1; k <= counter.n && commit == 0; k++ {
+		d := newProject(t)
+		f := &faultFS{failAt: k, crash: true}
+		regen(t, d, t.Context(), func(x txFS) txFS { f.txFS = x; return f })
+		if _, err := os.Lstat(filepath.Join(d, journalName)); err == nil {
+			commit = k
+		}
+	}
+	if commit == 0 {
+		t.Fatal("no step left a committed journal")
+	}
+	ff.failAt = commit
+	regen(t, dir, t.Context(), func(x txFS) txFS { ff.txFS = x; return ff })
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	data, _, err := readRegular(root, journalName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := parseJournal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(dir, filepath.FromSlash(j.Ops[0].Path))
+	writeTestFile(t, victim, []byte("// the user's, written after the crash\n"))
+	if _, err := OpenProject(dir, true); !errors.Is(err, ErrConflict) {
+		t.Fatalf("recovery over a changed %s = %v, want a conflict", j.Ops[0].Path, err)
+	}
+	if got := readString(t, victim); got != "// the user's, written after the crash\n" {
+		t.Fatalf("recovery overwrote the changed file")
+	}
+	if err := os.Rename(victim, victim+".mine"); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := OpenProject(dir, true)
+	if err != nil {
+		t.Fatalf("recovery after moving the file away: %v", err)
+	}
+	pr.Close()
+	checkClean(t, dir)
+}
