@@ -243,8 +243,9 @@ type Plan struct {
 	// NoMerge, if not empty, says why hand edits could not be merged.
 	NoMerge string
 
-	// base is the new merge base, or nil if the one on disk is current.
-	base *File
+	// newBase holds the files of the new merge base, or nil if the one
+	// on disk is current; Apply archives them (check never needs to).
+	newBase []File
 }
 
 // Edited returns the changes whose hand edits regen would lose: files
@@ -600,14 +601,26 @@ func (pr *Project) mergeEdits(p *Plan, files []File, recorded map[string]Manifes
 		}
 		c.Merge = &m
 	}
-	data, err := encodeBase(files)
-	if err != nil {
-		return err
-	}
-	if cur, ok, err := readRegular(pr.root, BaseName); err != nil || !ok || string(cur) != string(data) {
-		p.base = &File{Path: BaseName, Data: data, Mode: FileMode, Owner: Generated}
+	if !baseHolds(base, files) {
+		p.newBase = files
 	}
 	return nil
+}
+
+// baseHolds reports whether the merge base base holds exactly files, but
+// the manifest.
+func baseHolds(base map[string][]byte, files []File) bool {
+	n := 0
+	for _, f := range files {
+		if f.Path == ManifestName {
+			continue
+		}
+		if b, ok := base[f.Path]; !ok || string(b) != string(f.Data) {
+			return false
+		}
+		n++
+	}
+	return n == len(base)
 }
 
 // loadBase returns the project's merge base, or nil if it has none or it
@@ -756,13 +769,20 @@ func (pr *Project) Apply(ctx context.Context, p *Plan, force bool) error {
 			old[c.Path] = FileSum(c.Disk)
 		}
 	}
-	if p.base != nil {
-		writes = append(writes, *p.base)
+	if p.newBase != nil {
+		data, err := encodeBase(p.newBase)
+		if err != nil {
+			return err
+		}
+		writes = append(writes, File{Path: BaseName, Data: data, Mode: FileMode, Owner: Generated})
 		sum, err := sumOf(pr.root, BaseName)
 		if err != nil {
 			return fmt.Errorf("regen %s: %w", p.Dir, err)
 		}
 		old[BaseName] = sum
+	}
+	if len(writes) == 0 && len(removes) == 0 {
+		return nil // nothing to do: no transaction, no fsync
 	}
 	if err := checkFiles(writes); err != nil {
 		return err
