@@ -141,7 +141,7 @@ input, or a non-empty directory without --force, exits with status 2.`,
 		Flags: append(append([]cli.Flag{
 			&cli.StringFlag{Name: "dir", Usage: "create the project in `DIR`", DefaultText: "./NAME"},
 		}, optionFlags(true)...),
-			&cli.BoolFlag{Name: "force", Usage: "write into a non-empty directory, replacing files of the same name"},
+			&cli.BoolFlag{Name: "force", Usage: "write into a non-empty directory, replacing files of the same name (never into an existing project: use regen)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the files that would be written, and write nothing"},
 		),
 		Action: newAction,
