@@ -1,5 +1,18 @@
 package generator
 
+import (
+	"bytes"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"golang.org/x/mod/semver"
+)
+
 // ManifestVersion is the version of the manifest's format that this
 // gendaemon writes. Version 1 (gendaemon 0.1.0) had no checksums; version 2
 // records the sha256 of every generated file. ParseManifest migrates older
@@ -28,6 +41,10 @@ type Manifest struct {
 	Listen []string `yaml:"listen"`
 
 	Files []ManifestFile `yaml:"files"`
+
+	// raw is the manifest as read from disk, if it was: regen keeps its
+	// comments and layout when it writes the new one.
+	raw []byte
 }
 
 // A ManifestFile records one file that gendaemon wrote, other than the
@@ -50,16 +67,9 @@ func newManifest(opts Options, files []File) Manifest {
 		Version:   ManifestVersion,
 		Generator: "gendaemon " + Version,
 		Name:      opts.Name,
-		Module:    opts.Module,
-		WorkDir:   opts.WorkDir,
-		Umask:     FormatUmask(opts.Umask),
-		MaxFD:     opts.MaxFD,
-		Stdio:     opts.Stdio,
-		LogFile:   opts.LogFile,
-		PIDFile:   opts.PIDFile,
-		User:      opts.User,
-		Group:     opts.Group,
-		Listen:    opts.Listen,
+	}
+	for _, s := range OptionSpecs() {
+		setManifestValues(&m, s.Key, s.get(opts))
 	}
 	for _, f := range files {
 		mf := ManifestFile{Path: f.Path, Owner: f.Owner}
@@ -73,27 +83,259 @@ func newManifest(opts Options, files []File) Manifest {
 
 // Options returns the options that m records, validated.
 func (m Manifest) Options() (Options, error) {
-	umask, err := ParseUmask(m.Umask)
-	if err != nil {
-		return Options{}, err
-	}
-	o := Options{
-		Name:    m.Name,
-		Module:  m.Module,
-		WorkDir: m.WorkDir,
-		Umask:   umask,
-		MaxFD:   m.MaxFD,
-		Stdio:   m.Stdio,
-		LogFile: m.LogFile,
-		PIDFile: m.PIDFile,
-		User:    m.User,
-		Group:   m.Group,
-	}
-	if len(m.Listen) > 0 {
-		o.Listen = m.Listen
+	o := Options{Name: m.Name}
+	for _, s := range OptionSpecs() {
+		if err := s.Set(&o, manifestValues(&m, s.Key)); err != nil {
+			return Options{}, err
+		}
 	}
 	if err := o.Validate(); err != nil {
 		return Options{}, err
 	}
 	return o, nil
+}
+
+// manifestField returns the field of m whose yaml key is key. Every
+// OptionSpec's key has one (TestOptionSpecsMatchManifest).
+func manifestField(m *Manifest, key string) reflect.Value {
+	v := reflect.ValueOf(m).Elem()
+	for i := range v.NumField() {
+		if k, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ","); k == key {
+			return v.Field(i)
+		}
+	}
+	panic("generator: no manifest field for option " + key)
+}
+
+// manifestValues returns the value of the option key in m as strings, as
+// OptionSpec.Set takes them.
+func manifestValues(m *Manifest, key string) []string {
+	f := manifestField(m, key)
+	switch f.Kind() {
+	case reflect.Int:
+		return []string{strconv.Itoa(int(f.Int()))}
+	case reflect.Slice:
+		return f.Interface().([]string)
+	}
+	return []string{f.String()}
+}
+
+// setManifestValues sets the option key in m to values, as OptionSpec.Get
+// returns them.
+func setManifestValues(m *Manifest, key string, values []string) {
+	f := manifestField(m, key)
+	switch f.Kind() {
+	case reflect.Int:
+		n, _ := strconv.Atoi(values[0])
+		f.SetInt(int64(n))
+	case reflect.Slice:
+		f.Set(reflect.ValueOf(values))
+	default:
+		f.SetString(values[0])
+	}
+}
+
+// A manifestLine is one option as the manifest's template writes it.
+type manifestLine struct{ Comment, Key, Value string }
+
+// OptionLines returns the options of the manifest, in the table's order,
+// with their comments and their values in YAML, for gendaemon.yaml.tmpl.
+func (d templateData) OptionLines() []manifestLine {
+	var lines []manifestLine
+	for _, s := range OptionSpecs() {
+		values := manifestValues(&d.Manifest, s.Key)
+		var value string
+		switch manifestField(&d.Manifest, s.Key).Kind() {
+		case reflect.Int:
+			value = values[0]
+		case reflect.Slice:
+			quoted := make([]string, len(values))
+			for i, v := range values {
+				quoted[i] = strconv.Quote(v)
+			}
+			value = "[" + strings.Join(quoted, ", ") + "]"
+		default:
+			value = strconv.Quote(values[0])
+		}
+		lines = append(lines, manifestLine{Comment: s.comment(d.Manifest.Name), Key: s.Key, Value: value})
+	}
+	return lines
+}
+
+// checkGenerator refuses a manifest, read from file, that a newer
+// gendaemon wrote: it may record options or files that this one does not
+// know, and rewriting it would silently downgrade the project. The error
+// names both versions and wraps ErrConflict (exit status 2).
+func checkGenerator(file, generator string) error {
+	v, ok := strings.CutPrefix(generator, "gendaemon ")
+	if !ok || !semver.IsValid("v"+v) {
+		return &ManifestError{File: file, Msg: fmt.Sprintf("generator: got %q, want \"gendaemon\" and a version, such as \"gendaemon %s\"", generator, Version)}
+	}
+	if semver.Compare("v"+v, "v"+Version) > 0 {
+		return conflictf("%s was written by gendaemon %s, newer than this gendaemon %s: upgrade gendaemon to %s or later (go install github.com/gendaemon/gendaemon/cmd/gendaemon@v%s); this one changes nothing",
+			file, v, Version, v, v)
+	}
+	return nil
+}
+
+// keepLayout returns the manifest fresh (as the template writes it) in the
+// form of old, the manifest on disk: old's node tree, through yaml.v3's
+// Node API, with every value replaced by fresh's and every comment the
+// user added or changed kept, including those on files entries whose path
+// stays, and the blank lines that the encoder would drop restored. A
+// comment that is still what the template wrote for old's values (base)
+// becomes what it writes now, even if the name in it changed (name is the
+// new one). If old does not parse as a mapping, fresh is returned.
+func keepLayout(old, base, fresh []byte, name string) []byte {
+	doc, ok1 := parseMapping(old)
+	was, ok2 := parseMapping(base)
+	want, ok3 := parseMapping(fresh)
+	if !ok1 || !ok2 || !ok3 {
+		return fresh
+	}
+	top, baseTop, newTop := doc.Content[0], was.Content[0], want.Content[0]
+	pick := func(cur, base, fresh string) string {
+		if cur == base || sameButName(cur, fresh, name) {
+			return fresh
+		}
+		return cur
+	}
+	doc.HeadComment = pick(doc.HeadComment, was.HeadComment, want.HeadComment)
+	top.HeadComment = pick(top.HeadComment, baseTop.HeadComment, newTop.HeadComment)
+	for i := 0; i+1 < len(newTop.Content); i += 2 {
+		key, val := newTop.Content[i], newTop.Content[i+1]
+		j := mappingIndex(top, key.Value)
+		if j < 0 {
+			top.Content = append(top.Content, key, val)
+			continue
+		}
+		curKey, cur := top.Content[j], top.Content[j+1]
+		if b := mappingIndex(baseTop, key.Value); b >= 0 {
+			bk := baseTop.Content[b]
+			curKey.HeadComment = pick(curKey.HeadComment, bk.HeadComment, key.HeadComment)
+			curKey.LineComment = pick(curKey.LineComment, bk.LineComment, key.LineComment)
+			curKey.FootComment = pick(curKey.FootComment, bk.FootComment, key.FootComment)
+		}
+		if key.Value == "files" {
+			keepEntryComments(cur, val)
+		}
+		head, line, foot := cur.HeadComment, cur.LineComment, cur.FootComment
+		*cur = *val
+		cur.HeadComment, cur.LineComment, cur.FootComment = head, line, foot
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if enc.Encode(doc) != nil || enc.Close() != nil {
+		return fresh
+	}
+	return restoreBlankLines(old, b.Bytes())
+}
+
+// parseMapping parses a YAML document whose top is a mapping.
+func parseMapping(data []byte) (*yaml.Node, bool) {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, false
+	}
+	return &doc, true
+}
+
+// sameButName reports whether the comment cur is the comment fresh with
+// some other daemon name where fresh has name.
+func sameButName(cur, fresh, name string) bool {
+	parts := strings.Split(fresh, name)
+	if len(parts) < 2 {
+		return false
+	}
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	re, err := regexp.Compile("^" + strings.Join(parts, "[a-z][a-z0-9_-]*") + "$")
+	return err == nil && re.MatchString(cur)
+}
+
+// mappingIndex returns the index of key in the mapping node m, or -1.
+func mappingIndex(m *yaml.Node, key string) int {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// keepEntryComments copies the comments of the entries of the files list
+// old onto the entries of new with the same path.
+func keepEntryComments(old, new *yaml.Node) {
+	if old.Kind != yaml.SequenceNode || new.Kind != yaml.SequenceNode {
+		return
+	}
+	byPath := map[string]*yaml.Node{}
+	for _, e := range old.Content {
+		if e.Kind == yaml.MappingNode {
+			if i := mappingIndex(e, "path"); i >= 0 {
+				byPath[e.Content[i+1].Value] = e
+			}
+		}
+	}
+	for _, e := range new.Content {
+		i := mappingIndex(e, "path")
+		if i < 0 {
+			continue
+		}
+		if o, ok := byPath[e.Content[i+1].Value]; ok {
+			e.HeadComment, e.LineComment, e.FootComment = o.HeadComment, o.LineComment, o.FootComment
+			for k := 0; k < len(e.Content) && k < len(o.Content); k++ {
+				if e.Content[k].Value == o.Content[k].Value || k%2 == 1 {
+					e.Content[k].HeadComment = o.Content[k].HeadComment
+					e.Content[k].LineComment = o.Content[k].LineComment
+				}
+			}
+		}
+	}
+}
+
+// restoreBlankLines puts back into out, the encoding of old's node tree,
+// the blank lines that separated old's paragraphs: before each line of
+// out that begins (or, for a key, has the key of) a line that followed a
+// blank line in old, in order.
+func restoreBlankLines(old, out []byte) []byte {
+	var marks []string // lines of old that followed a blank line
+	blank := false
+	for line := range strings.SplitSeq(string(old), "\n") {
+		if strings.TrimSpace(line) == "" {
+			blank = true
+			continue
+		}
+		if blank {
+			marks = append(marks, line)
+		}
+		blank = false
+	}
+	var b strings.Builder
+	lines := strings.SplitAfter(string(out), "\n")
+	prevBlank := false
+	for _, line := range lines {
+		text := strings.TrimSuffix(line, "\n")
+		if len(marks) > 0 && sameLine(text, marks[0]) {
+			if !prevBlank {
+				b.WriteString("\n")
+			}
+			marks = marks[1:]
+		}
+		b.WriteString(line)
+		prevBlank = strings.TrimSpace(text) == ""
+	}
+	return []byte(b.String())
+}
+
+// sameLine reports whether line is mark, or has the same key.
+func sameLine(line, mark string) bool {
+	if line == mark {
+		return true
+	}
+	k1, _, ok1 := strings.Cut(line, ":")
+	k2, _, ok2 := strings.Cut(mark, ":")
+	return ok1 && ok2 && k1 == k2 && !strings.HasPrefix(k1, "#") && !strings.Contains(k1, " ")
 }

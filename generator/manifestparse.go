@@ -225,26 +225,17 @@ func checkManifestFiles(m Manifest, files *yaml.Node, version int) error {
 }
 
 // invalidKey returns the key of the first option in m that is invalid on
-// its own: it copies one option at a time into the defaults for m's name
-// and validates the result. Options that are only invalid together are
+// its own: it sets one option at a time in the defaults for m's name and
+// validates the result. Options that are only invalid together are
 // reported at "name".
 func invalidKey(m Manifest) string {
 	if checkName(m.Name) != nil {
 		return "name"
 	}
-	base := newManifest(NewOptions(m.Name), nil)
-	mv := reflect.ValueOf(m)
-	for i := range mv.NumField() {
-		field := mv.Type().Field(i)
-		key, _, _ := strings.Cut(field.Tag.Get("yaml"), ",")
-		switch key {
-		case "", "-", "version", "generator", "name", "files":
-			continue
-		}
-		probe := base
-		reflect.ValueOf(&probe).Elem().Field(i).Set(mv.Field(i))
-		if _, err := probe.Options(); err != nil {
-			return key
+	for _, s := range OptionSpecs() {
+		probe := NewOptions(m.Name)
+		if s.Set(&probe, manifestValues(&m, s.Key)) != nil || probe.Validate() != nil {
+			return s.Key
 		}
 	}
 	return "name"

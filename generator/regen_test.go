@@ -45,18 +45,15 @@ func TestRegenMatchesGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	m, err := LoadManifest(dir)
-	if err != nil {
-		t.Fatalf("LoadManifest: %v", err)
-	}
-	opts, err := m.Options()
+	pr := openProjectT(t, dir)
+	opts, err := pr.Manifest.Options()
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// go.mod is the user's: until they change the module path there, a
 	// main.go importing the new one would not build, so Compare refuses.
-	if _, err := Compare(dir, m, opts); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "go.mod declares module myservice but gendaemon.yaml says example.com/acme/allopts") {
+	if _, err := pr.Compare(opts); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "go.mod declares module myservice but gendaemon.yaml says example.com/acme/allopts") {
 		t.Fatalf("Compare with go.mod of another module = %v, want a conflict naming both", err)
 	}
 	goModPath := filepath.Join(dir, "go.mod")
@@ -69,14 +66,14 @@ func TestRegenMatchesGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	p, err := Compare(dir, m, opts)
+	p, err := pr.Compare(opts)
 	if err != nil {
 		t.Fatalf("Compare: %v", err)
 	}
 	if edited := p.Edited(); len(edited) > 0 {
 		t.Fatalf("Compare reports %s as edited by hand", edited[0].Path)
 	}
-	if err := Apply(p, false); err != nil {
+	if err := pr.Apply(t.Context(), p, false); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
 
@@ -122,7 +119,19 @@ func TestRegenMatchesGolden(t *testing.T) {
 			delete(onDisk, f.Path)
 		}
 	}
+	delete(onDisk, BaseName) // the merge base, which regen writes
 	for p := range onDisk {
 		t.Errorf("%s: left over after regen (want it removed)", p)
 	}
+}
+
+// openProjectT opens dir for regen, closing it when the test ends.
+func openProjectT(t *testing.T, dir string) *Project {
+	t.Helper()
+	pr, err := OpenProject(dir, true)
+	if err != nil {
+		t.Fatalf("OpenProject(%s): %v", dir, err)
+	}
+	t.Cleanup(func() { pr.Close() })
+	return pr
 }

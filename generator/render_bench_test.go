@@ -61,10 +61,11 @@ func BenchmarkCheck(b *testing.B) {
 	dir := benchProject(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		p := benchCompare(b, dir, -1)
+		pr, p := benchCompare(b, dir, -1)
 		if !p.Clean() {
 			b.Fatal("a freshly written project is not clean")
 		}
+		pr.Close()
 	}
 }
 
@@ -74,10 +75,11 @@ func BenchmarkRegenNoop(b *testing.B) {
 	dir := benchProject(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		p := benchCompare(b, dir, -1)
-		if err := Apply(p, false); err != nil {
+		pr, p := benchCompare(b, dir, -1)
+		if err := pr.Apply(b.Context(), p, false); err != nil {
 			b.Fatal(err)
 		}
+		pr.Close()
 	}
 }
 
@@ -90,13 +92,14 @@ func BenchmarkRegenUmask(b *testing.B) {
 	umask := 0
 	for b.Loop() {
 		umask ^= 0o022
-		p := benchCompare(b, dir, umask)
+		pr, p := benchCompare(b, dir, umask)
 		if p.Clean() {
 			b.Fatal("changing the umask changed no generated file")
 		}
-		if err := Apply(p, false); err != nil {
+		if err := pr.Apply(b.Context(), p, false); err != nil {
 			b.Fatal(err)
 		}
+		pr.Close()
 	}
 }
 
@@ -115,24 +118,24 @@ func benchProject(b *testing.B) string {
 	return dir
 }
 
-// benchCompare loads dir's manifest, sets the umask to umask unless it is
-// negative, and compares.
-func benchCompare(b *testing.B, dir string, umask int) *Plan {
+// benchCompare opens dir for regen, sets the umask to umask unless it is
+// negative, and compares. The caller closes the project.
+func benchCompare(b *testing.B, dir string, umask int) (*Project, *Plan) {
 	b.Helper()
-	m, err := LoadManifest(dir)
+	pr, err := OpenProject(dir, true)
 	if err != nil {
 		b.Fatal(err)
 	}
-	opts, err := m.Options()
+	opts, err := pr.Manifest.Options()
 	if err != nil {
 		b.Fatal(err)
 	}
 	if umask >= 0 {
 		opts.Umask = umask
 	}
-	p, err := Compare(dir, m, opts)
+	p, err := pr.Compare(opts)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return p
+	return pr, p
 }

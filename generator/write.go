@@ -1,7 +1,7 @@
 package generator
 
 import (
-	"crypto/rand"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -49,14 +49,20 @@ func CheckTarget(target string, files []File, force bool) error {
 // renames removes everything Write created. Write never follows a symbolic
 // link inside target, and never writes outside it.
 func Write(target string, files []File, force bool) error {
+	return WriteContext(context.Background(), target, files, force)
+}
+
+// WriteContext is Write that stops, leaving nothing behind, when ctx ends
+// before the project is complete (SIGINT).
+func WriteContext(ctx context.Context, target string, files []File, force bool) error {
 	p, err := plan(target, files, force)
 	if err != nil {
 		return err
 	}
 	if !p.exists {
-		return writeNew(p.target, files)
+		return writeNew(ctx, p.target, files)
 	}
-	return writeInPlace(p.target, files)
+	return writeInPlace(ctx, p.target, files)
 }
 
 type writePlan struct {
@@ -105,6 +111,15 @@ func plan(target string, files []File, force bool) (writePlan, error) {
 	if len(entries) > 0 && !force {
 		return writePlan{}, conflictf("target %s is not empty: choose another directory, or use --force to write into it", target)
 	}
+	// A project's own files (service.go, go.mod, ...) are the user's:
+	// --force is for a directory that is not one yet.
+	if fi, err := os.Lstat(filepath.Join(abs, ManifestName)); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		what := "has a " + ManifestName
+		if err == nil && fi.Mode().IsRegular() {
+			what = "is already a gendaemon project"
+		}
+		return writePlan{}, conflictf("target %s %s: new --force would replace your files there; run gendaemon regen in it to change its options", target, what)
+	}
 	// Every directory on the way to a file must be a real directory or
 	// missing, and every file a regular file or missing.
 	for _, f := range files {
@@ -132,6 +147,11 @@ func plan(target string, files []File, force bool) (writePlan, error) {
 	return p, nil
 }
 
+// maxNameBytes is the longest file name that Linux and the BSDs allow
+// (NAME_MAX): a longer one must fail before a transaction commits, not in
+// a rename after.
+const maxNameBytes = 255
+
 // checkFiles checks that files are a set of distinct, local, clean paths,
 // none of which is a directory of another.
 func checkFiles(files []File) error {
@@ -142,6 +162,11 @@ func checkFiles(files []File) error {
 		}
 		if seen[f.Path] {
 			return fmt.Errorf("file path %q: written twice", f.Path)
+		}
+		for elem := range strings.SplitSeq(f.Path, "/") {
+			if len(elem) > maxNameBytes {
+				return fmt.Errorf("file path %q: an element is longer than %d bytes", f.Path, maxNameBytes)
+			}
 		}
 		seen[f.Path] = true
 		if f.Mode&^fs.ModePerm != 0 {
@@ -196,9 +221,12 @@ func dirsOf(files []File) []string {
 }
 
 // writeNew writes files into a new directory beside target and renames it
-// to target.
-func writeNew(target string, files []File) (err error) {
+// to target. The directory, named .BASE.gendaemon-*, is locked while it is
+// built, so that a later run can tell one that a killed run left (and
+// remove it) from one that another run is building.
+func writeNew(ctx context.Context, target string, files []File) (err error) {
 	parent, base := filepath.Split(target)
+	removeAbandoned(parent, base)
 	tmp, err := os.MkdirTemp(parent, "."+base+".gendaemon-*")
 	if err != nil {
 		return fmt.Errorf("create %s: %w", target, err)
@@ -215,6 +243,14 @@ func writeNew(target string, files []File) (err error) {
 		return fmt.Errorf("create %s: %w", target, err)
 	}
 	defer root.Close()
+	lock, err := root.Open(".")
+	if err != nil {
+		return fmt.Errorf("create %s: %w", target, err)
+	}
+	defer lock.Close()
+	if err := lockFile(lock, true); err != nil {
+		return fmt.Errorf("create %s: %w", target, err)
+	}
 	if err := root.Chmod(".", DirMode); err != nil {
 		return fmt.Errorf("create %s: %w", target, err)
 	}
@@ -224,12 +260,18 @@ func writeNew(target string, files []File) (err error) {
 		}
 	}
 	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("create %s: %w: nothing written", target, err)
+		}
 		if err := writeFile(root, f.Path, f); err != nil {
 			return fmt.Errorf("write %s: %w", filepath.Join(target, filepath.FromSlash(f.Path)), err)
 		}
 	}
 	if err := syncDirs(root, files); err != nil {
 		return fmt.Errorf("create %s: %w", target, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("create %s: %w: nothing written", target, err)
 	}
 	// Rename replaces target only if it is still missing (or an empty
 	// directory that appeared since plan).
@@ -239,107 +281,75 @@ func writeNew(target string, files []File) (err error) {
 	return syncDir(os.Open(parent))
 }
 
-// writeInPlace writes files into the existing directory target: first each
-// file under a temporary name beside its final one, then all renames.
-func writeInPlace(target string, files []File) (err error) {
+// removeAbandoned removes the directories .BASE.gendaemon-* in parent that
+// a killed writeNew left: those that nobody holds a lock on. It is best
+// effort: what it cannot remove stays, and is no obstacle.
+func removeAbandoned(parent, base string) {
+	matches, _ := filepath.Glob(filepath.Join(parent, "."+globEscape(base)+".gendaemon-*"))
+	for _, m := range matches {
+		fi, err := os.Lstat(m)
+		if err != nil || !fi.IsDir() {
+			continue
+		}
+		d, err := os.Open(m)
+		if err != nil {
+			continue
+		}
+		free, err := tryLockFile(d)
+		if err == nil && free {
+			os.RemoveAll(m)
+		}
+		d.Close()
+	}
+}
+
+// globEscape escapes the metacharacters of filepath.Match in s.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// writeInPlace writes files into the existing directory target, which is
+// not a project yet (new --force), as one transaction: see write_tx.go.
+func writeInPlace(ctx context.Context, target string, files []File) error {
 	root, err := os.OpenRoot(target)
 	if err != nil {
 		return fmt.Errorf("write into %s: %w", target, err)
 	}
 	defer root.Close()
-	st := &staging{root: root, dir: target, files: files}
-	defer st.undo(&err)
-	if err := st.stage(); err != nil {
+	lock, err := root.Open(".")
+	if err != nil {
+		return fmt.Errorf("write into %s: %w", target, err)
+	}
+	defer lock.Close()
+	if err := lockFile(lock, true); err != nil {
+		return fmt.Errorf("lock %s: %w", target, err)
+	}
+	fsys := rootFS{root}
+	if _, err := recoverTx(root, fsys, target); err != nil {
 		return err
 	}
-	for i := range files {
-		if err := st.rename(i); err != nil {
-			return err
+	old := map[string]string{}
+	for _, f := range files {
+		if old[f.Path], err = sumOf(root, f.Path); err != nil {
+			return fmt.Errorf("write into %s: %w", target, err)
 		}
 	}
-	return st.finish()
-}
-
-// A staging writes files into the directory dir, opened as root, so that
-// a failure leaves nothing behind: stage creates the directories the files
-// need and writes each file under a temporary name beside its final one;
-// rename moves one into place, atomically; until finish, undo removes
-// every temporary file and directory that is left.
-type staging struct {
-	root  *os.Root
-	dir   string // for errors
-	files []File
-	temps []string // temporary names of files
-
-	created []string // directories and temporary files, in order, to undo
-}
-
-// stage creates the missing directories that the files need and writes
-// every file under its temporary name. A directory on the way that is not
-// one (or is a symbolic link) is a conflict.
-func (st *staging) stage() error {
-	for _, d := range dirsOf(st.files) {
-		fi, err := st.root.Lstat(d)
-		switch {
-		case err == nil && fi.IsDir():
-			continue
-		case err == nil:
-			return conflictf("%s in %s is not a directory, but gendaemon needs it to be", d, st.dir)
-		case !errors.Is(err, fs.ErrNotExist):
-			return fmt.Errorf("write into %s: %w", st.dir, err)
+	t := newTx(root, fsys, target, files, nil, old)
+	return t.run(ctx, func() error {
+		for _, f := range files {
+			if sum, err := sumOf(root, f.Path); err != nil || sum != old[f.Path] {
+				return fmt.Errorf("%s: %w: nothing written; run the command again", filepath.Join(target, f.Path), ErrChanged)
+			}
 		}
-		if err := mkdir(st.root, d); err != nil {
-			return fmt.Errorf("write into %s: %w", st.dir, err)
-		}
-		st.created = append(st.created, d)
-	}
-	st.temps = make([]string, len(st.files))
-	for i, f := range st.files {
-		st.temps[i] = path.Join(path.Dir(f.Path), "."+path.Base(f.Path)+".gendaemon-"+rand.Text()[:8])
-		st.created = append(st.created, st.temps[i])
-		if err := writeFile(st.root, st.temps[i], f); err != nil {
-			return fmt.Errorf("write %s: %w", st.path(f.Path), err)
-		}
-	}
-	return nil
-}
-
-// rename moves file i from its temporary name into place.
-func (st *staging) rename(i int) error {
-	if err := st.root.Rename(st.temps[i], st.files[i].Path); err != nil {
-		return fmt.Errorf("write %s: %w", st.path(st.files[i].Path), err)
-	}
-	st.created = slices.DeleteFunc(st.created, func(s string) bool { return s == st.temps[i] })
-	return nil
-}
-
-// finish, once every file is in place, forgets what undo would remove and
-// flushes the directories to disk.
-func (st *staging) finish() error {
-	st.created = nil
-	if err := syncDirs(st.root, st.files); err != nil {
-		return fmt.Errorf("write into %s: %w", st.dir, err)
-	}
-	return nil
-}
-
-// undo, if *err is not nil, removes what stage created and no rename has
-// moved into place, newest first, adding any failure to *err. For use in
-// a defer.
-func (st *staging) undo(err *error) {
-	if *err == nil {
-		return
-	}
-	for _, name := range slices.Backward(st.created) {
-		if rerr := st.root.Remove(name); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-			*err = fmt.Errorf("%w (and removing %s: %v)", *err, name, rerr)
-		}
-	}
-}
-
-// path returns the name of the project's file rel for errors.
-func (st *staging) path(rel string) string {
-	return filepath.Join(st.dir, filepath.FromSlash(rel))
+		return nil
+	})
 }
 
 // mkdir creates the directory name in root with mode DirMode.
@@ -392,87 +402,4 @@ func syncDir(d *os.File, err error) error {
 		err = cerr
 	}
 	return err
-}
-
-// ErrChanged is wrapped by the error of Apply when a file changed on disk
-// between Compare and Apply; nothing was written. Compare again.
-var ErrChanged = errors.New("changed since compared")
-
-// Apply carries out p in p.Dir, through the same guarantees as Write: it
-// never follows a symbolic link, never writes outside p.Dir, and creates
-// every file with O_EXCL. Files whose Action is Unchanged are not touched,
-// so their modification times are kept. Apply refuses a plan with edited
-// files unless force is set.
-//
-// Every new file is first written under a temporary name in the directory
-// of its final one; then Apply checks that no file changed since Compare
-// read it (ErrChanged); only then does it rename each temporary file over
-// its final name, each rename atomic, with the manifest last, and remove
-// the orphaned files. A failure before the renames removes every temporary
-// file and directory it created.
-func Apply(p *Plan, force bool) (err error) {
-	if !force {
-		if edited := p.Edited(); len(edited) > 0 {
-			return fmt.Errorf("apply: %s was edited by hand: use force to overwrite", edited[0].Path)
-		}
-	}
-	var writes []File
-	for _, c := range p.Changes {
-		if c.Action == Update || c.Action == Create {
-			writes = append(writes, File{Path: c.Path, Data: c.Data, Mode: c.Mode, Owner: c.Owner})
-		}
-	}
-	if err := checkFiles(writes); err != nil {
-		return err
-	}
-	root, err := os.OpenRoot(p.Dir)
-	if err != nil {
-		return fmt.Errorf("write into %s: %w", p.Dir, err)
-	}
-	defer root.Close()
-	st := &staging{root: root, dir: p.Dir, files: writes}
-	defer st.undo(&err)
-	if err := st.stage(); err != nil {
-		return err
-	}
-	// Nothing may have changed since Compare read the files: a rename
-	// must not replace bytes that nobody has looked at.
-	for _, c := range p.Changes {
-		if c.Action == Unchanged {
-			continue
-		}
-		disk, ok, err := readRegular(root, c.Path)
-		if err != nil {
-			return fmt.Errorf("write %s: %w", st.path(c.Path), err)
-		}
-		if ok != (c.Disk != nil) || string(disk) != string(c.Disk) {
-			return fmt.Errorf("%s: %w: nothing written; run the command again", st.path(c.Path), ErrChanged)
-		}
-	}
-	// The manifest goes last, after the removals: until it is in place,
-	// its old sums describe the files on disk.
-	manifest := -1
-	for i, f := range writes {
-		if f.Path == ManifestName {
-			manifest = i
-			continue
-		}
-		if err := st.rename(i); err != nil {
-			return err
-		}
-	}
-	for _, c := range p.Changes {
-		if c.Action != Remove {
-			continue
-		}
-		if err := root.Remove(c.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("remove %s: %w", st.path(c.Path), err)
-		}
-	}
-	if manifest >= 0 {
-		if err := st.rename(manifest); err != nil {
-			return err
-		}
-	}
-	return st.finish()
 }

@@ -248,7 +248,7 @@ func TestWriteLeavesNothingOnFailure(t *testing.T) {
 		if err := CheckTarget(target, failingFiles(), false); err == nil {
 			t.Error("CheckTarget accepted a name that is too long")
 		}
-		if err := writeInPlace(target, failingFiles()); err == nil {
+		if err := writeInPlace(t.Context(), target, failingFiles()); err == nil {
 			t.Fatal("writeInPlace succeeded; want it to fail on the long name")
 		}
 		if entries, _ := os.ReadDir(target); len(entries) != 0 {
@@ -261,7 +261,7 @@ func TestWriteLeavesNothingOnFailure(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := snapshot(t, target)
-		if err := writeInPlace(target, failingFiles()); err == nil {
+		if err := writeInPlace(t.Context(), target, failingFiles()); err == nil {
 			t.Fatal("writeInPlace succeeded; want it to fail on the long name")
 		}
 		if after := snapshot(t, target); !maps.Equal(before, after) {
@@ -331,21 +331,28 @@ func TestShellQuote(t *testing.T) {
 	}
 }
 
-// TestApplyLeavesNothingOnFailure makes Apply fail after it has written
-// some temporary files and a directory, and checks that the project is as
-// it was.
+// TestApplyLeavesNothingOnFailure makes Apply fail after it has staged
+// some files (on a name too long to exist, which must fail before the
+// commit, not in a rename after it), and checks that the project is as it
+// was.
 func TestApplyLeavesNothingOnFailure(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte("old\n"), FileMode); err != nil {
 		t.Fatal(err)
 	}
 	before := snapshot(t, dir)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	pr := &Project{Dir: dir, root: root, fsys: rootFS{root}}
 	p := &Plan{Dir: dir, Changes: []Change{
 		{Path: "main.go", Owner: Generated, State: Stale, Action: Update, Disk: []byte("old\n"), Data: []byte("new\n"), Mode: FileMode},
 		{Path: "internal/daemon/daemon.go", Owner: Generated, State: Missing, Action: Create, Data: []byte("package daemon\n"), Mode: FileMode},
-		{Path: "internal/zz" + strings.Repeat("x", 300), Owner: Generated, State: Missing, Action: Create, Data: []byte("x"), Mode: FileMode},
+		{Path: "internal/daemon/zz" + strings.Repeat("x", 300) + ".go", Owner: Generated, State: Missing, Action: Create, Data: []byte("x"), Mode: FileMode},
 	}}
-	if err := Apply(p, false); err == nil {
+	if err := pr.Apply(t.Context(), p, false); err == nil {
 		t.Fatal("Apply succeeded; want it to fail on the long name")
 	}
 	if after := snapshot(t, dir); !maps.Equal(before, after) {
@@ -365,12 +372,9 @@ func TestApplyRefusesChangedFiles(t *testing.T) {
 	if err := Write(dir, files, false); err != nil {
 		t.Fatal(err)
 	}
-	m, err := LoadManifest(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pr := openProjectT(t, dir)
 	opts.Umask = 0o027
-	p, err := Compare(dir, m, opts)
+	p, err := pr.Compare(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,7 +382,7 @@ func TestApplyRefusesChangedFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := snapshot(t, dir)
-	if err := Apply(p, false); !errors.Is(err, ErrChanged) {
+	if err := pr.Apply(t.Context(), p, false); !errors.Is(err, ErrChanged) {
 		t.Fatalf("Apply after a change = %v, want ErrChanged", err)
 	}
 	if after := snapshot(t, dir); !maps.Equal(before, after) {
@@ -387,19 +391,18 @@ func TestApplyRefusesChangedFiles(t *testing.T) {
 
 	// Compared again, the change is a hand edit; with force, Apply
 	// overwrites it and the project is clean.
-	if p, err = Compare(dir, m, opts); err != nil {
+	if p, err = pr.Compare(opts); err != nil {
 		t.Fatal(err)
 	}
-	if err := Apply(p, false); err == nil {
+	if err := pr.Apply(t.Context(), p, false); err == nil {
 		t.Fatal("Apply without force overwrote a hand edit")
 	}
-	if err := Apply(p, true); err != nil {
+	if err := pr.Apply(t.Context(), p, true); err != nil {
 		t.Fatalf("Apply(force) = %v", err)
 	}
-	if m, err = LoadManifest(dir); err != nil {
-		t.Fatal(err)
-	}
-	if p, err = Compare(dir, m, opts); err != nil || !p.Clean() {
+	pr.Close()
+	pr = openProjectT(t, dir)
+	if p, err = pr.Compare(opts); err != nil || !p.Clean() {
 		t.Errorf("after Apply, Compare = %v, clean %v; want a clean plan", err, p != nil && p.Clean())
 	}
 }

@@ -5,8 +5,10 @@
 //
 //	gendaemon new NAME [flags]
 //	gendaemon regen [DIR] [flags]
-//	gendaemon check [DIR]
-//	gendaemon diff [DIR]
+//	gendaemon check [DIR] [--quiet|--json]
+//	gendaemon diff [DIR] [flags]
+//	gendaemon version
+//	gendaemon completion bash|zsh|fish
 //
 // The command line is a thin layer: it turns flags into generator.Options,
 // renders the project in memory with generator.Render, and writes it with
@@ -14,11 +16,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"regexp"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -39,8 +45,12 @@ func main() {
 // run runs gendaemon with args (args[0] is the program name) and returns
 // the process's exit status.
 func run(args []string, stdout, stderr io.Writer) int {
+	// SIGINT and SIGTERM end ctx: the generator then stops and undoes
+	// what it has not committed, instead of dying half-way.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	app := newApp(stdout, stderr)
-	err := app.Run(interspersed(app, args))
+	err := app.RunContext(ctx, interspersed(app, args))
 	if err == nil {
 		return exitOK
 	}
@@ -75,6 +85,21 @@ func usagef(help, format string, args ...any) error {
 	return &usageError{err: fmt.Errorf(format, args...), help: help}
 }
 
+// flagUsageError is the OnUsageError of a command: the flag package's
+// error, with flags spelled as the help spells them (--maxfd, not -maxfd).
+func flagUsageError(cmd string) cli.OnUsageErrorFunc {
+	help, prefix := "gendaemon --help", ""
+	if cmd != "" {
+		help, prefix = "gendaemon "+cmd+" --help", cmd+": "
+	}
+	return func(_ *cli.Context, err error, _ bool) error {
+		return usagef(help, "%s%s", prefix, singleDash.ReplaceAllString(err.Error(), "$1--$2"))
+	}
+}
+
+// singleDash matches a long flag that the flag package wrote with one dash.
+var singleDash = regexp.MustCompile(`(^|[ :])-([a-z][a-z-]+)`)
+
 func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:      "gendaemon",
@@ -85,17 +110,16 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ErrWriter: stderr,
 		// run reports errors and chooses the exit status; urfave/cli must
 		// not print them or exit.
-		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usagef("gendaemon --help", "%v", err)
-		},
+		ExitErrHandler:       func(*cli.Context, error) {},
+		OnUsageError:         flagUsageError(""),
+		EnableBashCompletion: true,
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usagef("gendaemon --help", "unknown command %q", c.Args().First())
 			}
 			return usagef("gendaemon --help", "no command given")
 		},
-		Commands: []*cli.Command{newCommand(), regenCommand(), checkCommand(), diffCommand()},
+		Commands: []*cli.Command{newCommand(), regenCommand(), checkCommand(), diffCommand(), versionCommand(), completionCommand()},
 	}
 }
 
@@ -112,24 +136,14 @@ binary and recorded in gendaemon.yaml.
 NAME is lowercase letters, digits, '-' and '_', starting with a letter, at
 most 64 characters. Every input is checked before anything is written; bad
 input, or a non-empty directory without --force, exits with status 2.`,
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usagef("gendaemon new --help", "new: %v", err)
-		},
-		Flags: []cli.Flag{
+		OnUsageError:    flagUsageError("new"),
+		HideHelpCommand: true, // gendaemon new help creates a daemon named help
+		Flags: append(append([]cli.Flag{
 			&cli.StringFlag{Name: "dir", Usage: "create the project in `DIR`", DefaultText: "./NAME"},
-			&cli.StringFlag{Name: "module", Usage: "Go module `PATH` of the project, such as example.com/you/NAME", DefaultText: "NAME"},
-			&cli.StringFlag{Name: "workdir", Usage: "the daemon's working directory, an absolute `DIR`", Value: generator.DefaultWorkDir},
-			&cli.StringFlag{Name: "umask", Usage: "the daemon's umask, in `OCTAL` from 0 to 0777 (0 is honoured)", Value: "0"},
-			&cli.IntFlag{Name: "maxfd", Usage: "bound `N` (at least 3) of the last-resort loop that closes inherited descriptors", Value: generator.DefaultMaxFD},
-			&cli.StringFlag{Name: "stdio", Usage: "absolute `PATH` for the daemon's standard input, output and error", Value: generator.DefaultStdio},
-			&cli.StringFlag{Name: "log-file", Usage: "absolute `PATH` that receives standard output and error instead of --stdio", DefaultText: "none"},
-			&cli.StringFlag{Name: "pidfile", Usage: "absolute `PATH` of the pidfile; the binary's --pidfile overrides it", DefaultText: "/run/NAME.pid"},
-			&cli.StringFlag{Name: "user", Usage: "`USER` (name or id) the daemon switches to after writing its pidfile", DefaultText: "none"},
-			&cli.StringFlag{Name: "group", Usage: "`GROUP` (name or id) the daemon switches to after writing its pidfile", DefaultText: "none"},
-			&cli.StringSliceFlag{Name: "listen", Usage: "`ADDR` (port, IP:port or socket path) that systemd listens on for the daemon: writes NAME.socket; repeatable", DefaultText: "none"},
-			&cli.BoolFlag{Name: "force", Usage: "write into a non-empty directory, replacing files of the same name"},
+		}, optionFlags(true)...),
+			&cli.BoolFlag{Name: "force", Usage: "write into a non-empty directory, replacing files of the same name (never into an existing project: use regen)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the files that would be written, and write nothing"},
-		},
+		),
 		Action: newAction,
 	}
 }
@@ -145,24 +159,9 @@ func newAction(c *cli.Context) error {
 	}
 	name := c.Args().First()
 	opts := generator.NewOptions(name)
-	if c.IsSet("module") {
-		opts.Module = c.String("module")
-	}
-	if c.IsSet("pidfile") {
-		opts.PIDFile = c.String("pidfile")
-	}
-	opts.WorkDir = c.String("workdir")
-	opts.Stdio = c.String("stdio")
-	opts.LogFile = c.String("log-file")
-	opts.User = c.String("user")
-	opts.Group = c.String("group")
-	opts.MaxFD = c.Int("maxfd")
-	opts.Listen = c.StringSlice("listen")
-	umask, err := generator.ParseUmask(c.String("umask"))
-	if err != nil {
+	if err := applyFlags(c, &opts); err != nil {
 		return err
 	}
-	opts.Umask = umask
 
 	// Render validates every option before the target is even looked at.
 	files, err := generator.Render(opts)
@@ -186,7 +185,12 @@ func newAction(c *cli.Context) error {
 		fmt.Fprintln(w, "nothing written (--dry-run)")
 		return nil
 	}
-	if err := generator.Write(dir, files, c.Bool("force")); err != nil {
+	// The merge base lets a later regen merge hand edits.
+	withBase, err := generator.WithBase(files)
+	if err != nil {
+		return err
+	}
+	if err := generator.WriteContext(c.Context, dir, withBase, c.Bool("force")); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "created %s (module %s):\n", dir, opts.Module)
@@ -241,9 +245,12 @@ func needsQuote(r rune) bool {
 // the standard flag package that urfave/cli uses stops at the first
 // argument that is not a flag. It moves a command's arguments behind its
 // flags, using the command's flag definitions to tell which flags take a
-// value; everything after "--" stays in place.
+// value; everything after "--" stays in place. With --help or -h anywhere,
+// it asks for the command's help alone; a flag whose value is missing is
+// left last, so that the flag package reports it.
 func interspersed(app *cli.App, args []string) []string {
-	if len(args) < 2 {
+	// urfave/cli looks for the completion flag at the very end.
+	if len(args) < 2 || args[len(args)-1] == "--generate-bash-completion" {
 		return args
 	}
 	var cmd *cli.Command
@@ -270,10 +277,15 @@ func interspersed(app *cli.App, args []string) []string {
 		case a == "--":
 			positional = append(positional, rest[i+1:]...)
 			i = len(rest)
+		case a == "-h" || a == "--help" || a == "-help":
+			return []string{args[0], args[1], "--help"}
 		case len(a) > 1 && a[0] == '-':
 			flags = append(flags, a)
 			name := strings.TrimLeft(a, "-")
-			if !strings.Contains(name, "=") && takesValue[name] && i+1 < len(rest) {
+			if !strings.Contains(name, "=") && takesValue[name] {
+				if i+1 == len(rest) {
+					return append([]string{args[0], args[1]}, flags...)
+				}
 				i++
 				flags = append(flags, rest[i])
 			}
@@ -288,3 +300,90 @@ func interspersed(app *cli.App, args []string) []string {
 	}
 	return out
 }
+
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:            "version",
+		Usage:           "print gendaemon's version",
+		HideHelpCommand: true,
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("gendaemon --help", "version: unexpected argument %q", c.Args().First())
+			}
+			fmt.Fprintf(c.App.Writer, "gendaemon version %s\n", generator.Version)
+			return nil
+		},
+	}
+}
+
+func completionCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "completion",
+		Usage:     "print a shell completion script for bash, zsh or fish",
+		ArgsUsage: "bash|zsh|fish",
+		Description: `Prints a script that completes gendaemon's commands and flags. Load it
+with, for bash: source <(gendaemon completion bash); for zsh:
+source <(gendaemon completion zsh); for fish:
+gendaemon completion fish | source.`,
+		HideHelpCommand: true,
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usagef("gendaemon completion --help", "completion: want one of bash, zsh or fish")
+			}
+			w := c.App.Writer
+			switch shell := c.Args().First(); shell {
+			case "bash":
+				fmt.Fprint(w, bashCompletion)
+			case "zsh":
+				fmt.Fprint(w, zshCompletion)
+			case "fish":
+				script, err := c.App.ToFishCompletion()
+				if err != nil {
+					return err
+				}
+				fmt.Fprint(w, script)
+			default:
+				return usagef("gendaemon completion --help", "completion: unknown shell %q: want bash, zsh or fish", shell)
+			}
+			return nil
+		},
+	}
+}
+
+// bashCompletion and zshCompletion are urfave/cli's autocomplete scripts
+// for the program gendaemon: they ask gendaemon --generate-bash-completion
+// for the words that can follow.
+const (
+	bashCompletion = `_gendaemon_complete() {
+  local cur words
+  COMPREPLY=()
+  cur="${COMP_WORDS[COMP_CWORD]}"
+  words=("${COMP_WORDS[@]:0:$COMP_CWORD}")
+  local opts
+  if [[ "$cur" == "-"* ]]; then
+    opts=$("${words[@]}" "$cur" --generate-bash-completion 2>/dev/null)
+  else
+    opts=$("${words[@]}" --generate-bash-completion 2>/dev/null)
+  fi
+  COMPREPLY=($(compgen -W "${opts}" -- "${cur}"))
+}
+complete -o bashdefault -o default -F _gendaemon_complete gendaemon
+`
+	zshCompletion = `#compdef gendaemon
+_gendaemon() {
+  local -a opts
+  local cur=${words[-1]}
+  if [[ "$cur" == "-"* ]]; then
+    opts=("${(@f)$(${words[@]:0:#words[@]-1} ${cur} --generate-bash-completion)}")
+  else
+    opts=("${(@f)$(${words[@]:0:#words[@]-1} --generate-bash-completion)}")
+  fi
+  if [[ "${opts[1]}" != "" ]]; then
+    _describe 'values' opts
+  else
+    _files
+  fi
+}
+compdef _gendaemon gendaemon
+`
+)

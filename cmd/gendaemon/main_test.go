@@ -7,10 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -32,6 +34,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exits":       cmdExits,
 			"fileids":     cmdFileIDs,
+			"interrupt":   cmdInterrupt,
 			"endsdaemons": cmdEndsDaemons,
 		},
 		Setup: func(env *testscript.Env) error {
@@ -115,4 +118,73 @@ func cmdFileIDs(ts *testscript.TestScript, neg bool, args []string) {
 		fmt.Fprintf(&b, "%s inode %d mtime %d\n", name, st.Ino, fi.ModTime().UnixNano())
 	}
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(b.String()), 0o666))
+}
+
+// cmdInterrupt is the script command "interrupt N PROGRAM [ARGS...]": N
+// times, it starts PROGRAM in the script's directory and environment,
+// waits until the kernel shows it holding that directory open (gendaemon
+// has opened the project to lock it, so the signal lands in the regen, not
+// before Go has installed its handler), sends it SIGINT and waits for it,
+// whatever its exit status. It prints one line per run with the exit
+// status. A run that has not ended 10s after the signal is killed and
+// fails the script.
+func cmdInterrupt(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: interrupt n program [args...]")
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("interrupt: invalid count %q", args[0])
+	}
+	path, err := exec.LookPath(args[1])
+	ts.Check(err)
+	var env []string
+	for _, kv := range []string{"PATH", "HOME", "TMPDIR"} {
+		env = append(env, kv+"="+ts.Getenv(kv))
+	}
+	dir := ts.MkAbs(".")
+	for range n {
+		cmd := exec.Command(path, args[2:]...)
+		cmd.Dir, cmd.Env = dir, env
+		ts.Check(cmd.Start())
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		waitHolding(cmd.Process.Pid, dir, done)
+		cmd.Process.Signal(os.Interrupt)
+		var werr error
+		select {
+		case werr = <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			ts.Fatalf("interrupt: %s did not end within 10s of SIGINT", args[1])
+		}
+		status := 0
+		var exit *exec.ExitError
+		if errors.As(werr, &exit) {
+			status = exit.ExitCode()
+		}
+		fmt.Fprintf(ts.Stdout(), "exit %d\n", status)
+	}
+}
+
+// waitHolding returns once /proc shows the process pid with a descriptor
+// open on dir, or once it has ended (done is ready; the value stays).
+func waitHolding(pid int, dir string, done chan error) {
+	fdDir := fmt.Sprintf("/proc/%d/fd", pid)
+	for {
+		select {
+		case err := <-done:
+			done <- err
+			return
+		default:
+		}
+		entries, _ := os.ReadDir(fdDir)
+		for _, e := range entries {
+			if target, err := os.Readlink(filepath.Join(fdDir, e.Name())); err == nil && target == dir {
+				return
+			}
+		}
+		runtime.Gosched()
+	}
 }
