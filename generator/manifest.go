@@ -40,6 +40,25 @@ type Manifest struct {
 
 	Listen []string `yaml:"listen"`
 
+	// The settings of the service unit (UnitSettings).
+	Restart          string   `yaml:"restart"`
+	RestartSec       string   `yaml:"restart_sec"`
+	TimeoutStart     string   `yaml:"timeout_start"`
+	TimeoutStop      string   `yaml:"timeout_stop"`
+	Watchdog         string   `yaml:"watchdog"`
+	LimitNOFILE      string   `yaml:"limit_nofile"`
+	Environment      []string `yaml:"environment"`
+	EnvironmentFile  []string `yaml:"environment_file"`
+	DynamicUser      bool     `yaml:"dynamic_user"`
+	StateDirectory   []string `yaml:"state_directory"`
+	LogsDirectory    []string `yaml:"logs_directory"`
+	RuntimeDirectory []string `yaml:"runtime_directory"`
+	Sandbox          string   `yaml:"sandbox"`
+	Capabilities     []string `yaml:"capabilities"`
+	AddressFamilies  []string `yaml:"address_families"`
+	PrivateNetwork   bool     `yaml:"private_network"`
+	UnitExtra        []string `yaml:"unit_extra"`
+
 	Files []ManifestFile `yaml:"files"`
 
 	// raw is the manifest as read from disk, if it was: regen keeps its
@@ -114,6 +133,8 @@ func manifestValues(m *Manifest, key string) []string {
 	switch f.Kind() {
 	case reflect.Int:
 		return []string{strconv.Itoa(int(f.Int()))}
+	case reflect.Bool:
+		return []string{strconv.FormatBool(f.Bool())}
 	case reflect.Slice:
 		return f.Interface().([]string)
 	}
@@ -128,6 +149,9 @@ func setManifestValues(m *Manifest, key string, values []string) {
 	case reflect.Int:
 		n, _ := strconv.Atoi(values[0])
 		f.SetInt(int64(n))
+	case reflect.Bool:
+		b, _ := strconv.ParseBool(values[0])
+		f.SetBool(b)
 	case reflect.Slice:
 		f.Set(reflect.ValueOf(values))
 	default:
@@ -146,7 +170,7 @@ func (d templateData) OptionLines() []manifestLine {
 		values := manifestValues(&d.Manifest, s.Key)
 		var value string
 		switch manifestField(&d.Manifest, s.Key).Kind() {
-		case reflect.Int:
+		case reflect.Int, reflect.Bool:
 			value = values[0]
 		case reflect.Slice:
 			quoted := make([]string, len(values))

@@ -301,6 +301,8 @@ func expectedForm(goType string) string {
 	switch goType {
 	case "int":
 		return "a whole number, such as 1024"
+	case "bool":
+		return "true or false"
 	case "string":
 		return `a quoted string, such as "/run/NAME.pid"`
 	case "[]string":

@@ -64,6 +64,10 @@ type Options struct {
 	// port ("127.0.0.1:8080", "[::1]:8080"), or the absolute path of a Unix
 	// socket. Each becomes a ListenStream= line of the NAME.socket unit.
 	Listen []string
+
+	// UnitSettings are the settings of NAME.service that the manifest owns
+	// (unitopts.go); they apply only where systemd runs the daemon.
+	UnitSettings
 }
 
 // Defaults of the options other than Name, as NewOptions sets them.
@@ -85,16 +89,18 @@ func InRunDir(path string) bool {
 
 // NewOptions returns the default options for a daemon called name: module
 // path name, working directory /, umask 0, maxfd 1024, standard I/O on
-// /dev/null, no log file, pidfile /run/NAME.pid, no user or group.
+// /dev/null, no log file, pidfile /run/NAME.pid, no user or group, and the
+// unit settings of DefaultUnitSettings.
 func NewOptions(name string) Options {
 	return Options{
-		Name:    name,
-		Module:  name,
-		WorkDir: DefaultWorkDir,
-		Umask:   DefaultUmask,
-		MaxFD:   DefaultMaxFD,
-		Stdio:   DefaultStdio,
-		PIDFile: DefaultPIDFile(name),
+		Name:         name,
+		Module:       name,
+		WorkDir:      DefaultWorkDir,
+		Umask:        DefaultUmask,
+		MaxFD:        DefaultMaxFD,
+		Stdio:        DefaultStdio,
+		PIDFile:      DefaultPIDFile(name),
+		UnitSettings: DefaultUnitSettings(),
 	}
 }
 
@@ -103,7 +109,8 @@ func NewOptions(name string) Options {
 const maxNameLen = 64
 
 // Validate reports the first option that cannot be used, with an error that
-// names the input and says what is expected, wrapping ErrInvalidOption.
+// names the input and says what is expected, wrapping ErrInvalidOption. The
+// unit's settings are checked after the rest (checkUnitSettings).
 func (o Options) Validate() error {
 	if err := checkName(o.Name); err != nil {
 		return err
@@ -151,7 +158,7 @@ func (o Options) Validate() error {
 			return err
 		}
 	}
-	return nil
+	return o.checkUnitSettings()
 }
 
 // checkListen checks an address for ListenStream=: a port, an IP literal

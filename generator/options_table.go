@@ -17,6 +17,7 @@ type OptionSpec struct {
 	Usage    string // the flag's help; `WORD` names its value
 	Default  string // the default, as the help shows it
 	Repeated bool   // the flag may be given more than once: a list
+	Bool     bool   // the flag takes no value: "true" or "false"
 
 	comment func(name string) string // the comment above the key
 	get     func(Options) []string
@@ -34,6 +35,11 @@ func (s OptionSpec) Set(o *Options, values []string) error {
 	if !s.Repeated && len(values) != 1 {
 		return invalidf("%s: want one value, got %d", s.Flag, len(values))
 	}
+	if s.Bool {
+		if _, err := strconv.ParseBool(values[0]); err != nil {
+			return invalidf("invalid %s %q: use true or false", s.Key, values[0])
+		}
+	}
 	return s.set(o, values)
 }
 
@@ -48,7 +54,7 @@ func OptionSpecs() []OptionSpec {
 		s.get, s.set = str(field)
 		return s
 	}
-	return []OptionSpec{
+	return append([]OptionSpec{
 		spec(OptionSpec{Flag: "module", Key: "module", Default: "NAME",
 			Usage:   "Go module `PATH` of the project, such as example.com/you/NAME",
 			comment: fixed("module is the Go module path, ending in the name (default: the name); change go.mod's first."),
@@ -119,7 +125,7 @@ func OptionSpecs() []OptionSpec {
 				return nil
 			},
 		},
-	}
+	}, unitOptionSpecs()...)
 }
 
 // fixed returns a comment that does not depend on the name.

@@ -241,9 +241,12 @@ func execute(name string, data templateData) ([]byte, error) {
 		// quote writes a string as a YAML double-quoted scalar: Go's
 		// escapes are a subset of YAML's, and Validate allows no control
 		// characters or invalid UTF-8 in options.
-		"quote":    strconv.Quote,
-		"unit":     unitValue,
-		"unitWord": unitWord,
+		"quote":      strconv.Quote,
+		"unit":       unitValue,
+		"unitWord":   unitWord,
+		"unitWords":  unitWords,
+		"unitQuoted": unitQuoted,
+		"join":       strings.Join,
 	}
 	t, err := template.New(name).Option("missingkey=error").Funcs(funcs).ParseFS(templates.FS, name)
 	if err != nil {

@@ -304,6 +304,8 @@ func allOptions() Options {
 		PIDFile: "/run/allopts/allopts.pid",
 		User:    "daemon",
 		Group:   "daemon",
+
+		UnitSettings: DefaultUnitSettings(),
 	}
 }
 

@@ -43,3 +43,14 @@ func unitWord(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 	return `"` + r.Replace(s) + `"`
 }
+
+// BoundingSet is the value of the unit's CapabilityBoundingSet=: the
+// capabilities of the manifest, and CAP_SETGID for a daemon that switches
+// to its group itself, as root.
+func (d templateData) BoundingSet() string {
+	caps := d.Capabilities
+	if d.Group != "" && d.User == "" {
+		caps = append([]string{"CAP_SETGID"}, caps...)
+	}
+	return strings.Join(caps, " ")
+}

@@ -113,6 +113,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ExitErrHandler:       func(*cli.Context, error) {},
 		OnUsageError:         flagUsageError(""),
 		EnableBashCompletion: true,
+		// A comma is part of a value (environment: "HOSTS=a,b"), not a
+		// separator of a repeated flag's values.
+		DisableSliceFlagSeparator: true,
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usagef("gendaemon --help", "unknown command %q", c.Args().First())

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -106,9 +107,12 @@ func optionFlags(forNew bool) []cli.Flag {
 		if !forNew {
 			def = "from gendaemon.yaml"
 		}
-		if s.Repeated {
+		switch {
+		case s.Bool:
+			flags = append(flags, &cli.BoolFlag{Name: s.Flag, Usage: s.Usage, DefaultText: def})
+		case s.Repeated:
 			flags = append(flags, &cli.StringSliceFlag{Name: s.Flag, Usage: s.Usage, DefaultText: def})
-		} else {
+		default:
 			flags = append(flags, &cli.StringFlag{Name: s.Flag, Usage: s.Usage, DefaultText: def})
 		}
 	}
@@ -123,7 +127,10 @@ func applyFlags(c *cli.Context, opts *generator.Options) error {
 			continue
 		}
 		values := []string{c.String(s.Flag)}
-		if s.Repeated {
+		switch {
+		case s.Bool:
+			values = []string{strconv.FormatBool(c.Bool(s.Flag))}
+		case s.Repeated:
 			values = c.StringSlice(s.Flag)
 		}
 		if err := s.Set(opts, values); err != nil {
