@@ -34,6 +34,7 @@ var goldenCases = []struct {
 	{name: "defaults", opts: NewOptions("myservice"), run: true},
 	{name: "allopts", opts: allOptions()},
 	{name: "listen", opts: listenOptions()},
+	{name: "unitopts", opts: unitSettingsOptions()},
 }
 
 // listenOptions are those of a socket-activated daemon with a log file.

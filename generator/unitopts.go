@@ -182,6 +182,9 @@ func checkTimeSpan(what, span string, infinity bool) error {
 	if _, err := strconv.ParseUint(span, 10, 32); err == nil {
 		return nil
 	}
+	if strings.TrimSpace(span) != span {
+		return invalidf("invalid %s %q: remove the white space at its start or end; systemd would strip it", what, span)
+	}
 	rest := span
 	for rest != "" {
 		m := timeSpanPart.FindStringSubmatch(rest)

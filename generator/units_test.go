@@ -36,10 +36,22 @@ func unitCases() []struct {
 	hostile.Listen = []string{"127.0.0.1:8080", "[::1]:8080", "/run/hostile%i.sock"}
 	groupOnly := NewOptions("grouponly")
 	groupOnly.Group = "daemon"
+	groupOnly.Capabilities = []string{"CAP_NET_BIND_SERVICE"}
+	allCaps := NewOptions("allcaps")
+	allCaps.Capabilities, allCaps.AddressFamilies = capabilityNames, addressFamilies
+	relaxed := unitSettingsOptions()
+	relaxed.Name, relaxed.Module, relaxed.Sandbox, relaxed.AddressFamilies = "relaxed", "relaxed", "relaxed", nil
+	none := NewOptions("none")
+	none.Sandbox, none.User, none.Capabilities = "none", "daemon", []string{"CAP_NET_BIND_SERVICE"}
+	dynamic := NewOptions("dynamic")
+	dynamic.DynamicUser, dynamic.StateDirectory = true, []string{"dynamic"}
 	cases := []struct {
 		name string
 		opts Options
-	}{{"hostile", hostile}, {"group only", groupOnly}}
+	}{
+		{"hostile", hostile}, {"group only", groupOnly}, {"all capabilities and families", allCaps},
+		{"relaxed", relaxed}, {"no sandbox", none}, {"dynamic user", dynamic},
+	}
 	for _, gc := range goldenCases {
 		cases = append(cases, struct {
 			name string
@@ -138,6 +150,17 @@ func TestUnitsParse(t *testing.T) {
 				if got, want := values["WorkingDirectory"], []string{unitValue(tc.opts.WorkDir)}; !slices.Equal(got, want) {
 					t.Errorf("%s: WorkingDirectory= values %q, want %q", f.Path, got, want)
 				}
+				var env []string
+				for _, v := range values["Environment"] {
+					a, err := unquoteUnitWord(v)
+					if err != nil {
+						t.Errorf("%s: Environment=%s: %v", f.Path, v, err)
+					}
+					env = append(env, a)
+				}
+				if !slices.Equal(env, tc.opts.Environment) {
+					t.Errorf("%s: Environment= reads back as %q, want %q", f.Path, env, tc.opts.Environment)
+				}
 			}
 			if want := 1 + min(len(tc.opts.Listen), 1); units != want {
 				t.Errorf("rendered %d units, want %d", units, want)
@@ -171,25 +194,66 @@ func TestUnitsSandbox(t *testing.T) {
 			for _, s := range settings {
 				values[s.key] = append(values[s.key], s.value)
 			}
-			caps, filter := []string{""}, []string{"@system-service", "~@privileged"}
+			caps, filter := tc.opts.Capabilities, []string{"@system-service", "~@privileged"}
 			if tc.opts.Group != "" && tc.opts.User == "" {
-				caps, filter = []string{"CAP_SETGID"}, append(filter, "setgroups")
+				caps, filter = append([]string{"CAP_SETGID"}, caps...), append(filter, "setgroups")
 			}
-			for key, want := range map[string][]string{
-				"CapabilityBoundingSet":    caps,
+			want := map[string][]string{
+				"CapabilityBoundingSet":    {strings.Join(caps, " ")},
 				"SystemCallFilter":         filter,
 				"SystemCallErrorNumber":    {"EPERM"},
 				"NoNewPrivileges":          {"yes"},
-				"RestrictAddressFamilies":  {"AF_UNIX AF_INET AF_INET6"},
+				"RestrictAddressFamilies":  {strings.Join(append([]string{"AF_UNIX", "AF_INET", "AF_INET6"}, tc.opts.AddressFamilies...), " ")},
+				"ProtectSystem":            {"strict"},
 				"RestartPreventExitStatus": {"78"},
-				"Restart":                  {"on-failure"},
-			} {
+				"Restart":                  {tc.opts.Restart},
+				"AmbientCapabilities":      nil,
+			}
+			if len(tc.opts.Capabilities) > 0 {
+				want["AmbientCapabilities"] = []string{strings.Join(tc.opts.Capabilities, " ")}
+			}
+			switch tc.opts.Sandbox {
+			case "relaxed":
+				want["ProtectSystem"] = []string{"full"}
+				want["SystemCallFilter"], want["SystemCallErrorNumber"], want["RestrictAddressFamilies"] = nil, nil, nil
+			case "none":
+				for _, key := range []string{"CapabilityBoundingSet", "SystemCallFilter", "SystemCallErrorNumber", "NoNewPrivileges", "RestrictAddressFamilies", "ProtectSystem"} {
+					want[key] = nil
+				}
+			}
+			for key, want := range want {
 				if got := values[key]; !slices.Equal(got, want) {
 					t.Errorf("%s= values %q, want %q", key, got, want)
 				}
 			}
 		})
 	}
+}
+
+// unquoteUnitWord reads one double-quoted word of a unit setting as
+// systemd does (extract_first_word with C escapes and specifiers): the
+// inverse of unitQuoted.
+func unquoteUnitWord(w string) (string, error) {
+	inner, ok := strings.CutPrefix(w, `"`)
+	if inner, ok = strings.CutSuffix(inner, `"`); !ok || len(w) < 2 {
+		return "", fmt.Errorf("%s is not a double-quoted word", w)
+	}
+	var b strings.Builder
+	for i := 0; i < len(inner); i++ {
+		switch c := inner[i]; {
+		case c == '\\' && i+1 < len(inner) && (inner[i+1] == '\\' || inner[i+1] == '"'):
+			b.WriteByte(inner[i+1])
+			i++
+		case c == '%' && i+1 < len(inner) && inner[i+1] == '%':
+			b.WriteByte('%')
+			i++
+		case c == '\\' || c == '%' || c == '"':
+			return "", fmt.Errorf("%s: unescaped %q at %d", w, c, i)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), nil
 }
 
 func TestParseUnitRejects(t *testing.T) {
@@ -275,4 +339,31 @@ func scratchRoot(t *testing.T, name string) string {
 		}
 	}
 	return root
+}
+
+// unitSettingsOptions are those of a daemon that sets every unit setting
+// but the sandbox level and DynamicUser, with values that need escaping.
+func unitSettingsOptions() Options {
+	o := NewOptions("unitopts")
+	o.Module = "example.com/acme/unitopts"
+	o.User = "daemon"
+	o.UnitSettings = UnitSettings{
+		Restart:          "always",
+		RestartSec:       "5s",
+		TimeoutStart:     "infinity",
+		TimeoutStop:      "1min 30s",
+		Watchdog:         "30s",
+		LimitNOFILE:      "4096:524288",
+		Environment:      []string{"GREETING=hello, world", `ODD="quoted" \back %n $HOME 'single'`},
+		EnvironmentFile:  []string{"-/etc/default/unitopts", "/etc/unitopts/100%.env"},
+		StateDirectory:   []string{"unitopts", "unitopts/cache"},
+		LogsDirectory:    []string{"unitopts"},
+		RuntimeDirectory: []string{"unitopts"},
+		Sandbox:          "strict",
+		Capabilities:     []string{"CAP_NET_BIND_SERVICE"},
+		AddressFamilies:  []string{"AF_NETLINK"},
+		PrivateNetwork:   true,
+		UnitExtra:        []string{"StartLimitBurst=10", "LimitCORE=0", "Alias=unitopts-alias.service"},
+	}
+	return o
 }
