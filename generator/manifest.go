@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -230,7 +231,15 @@ func keepLayout(old, base, fresh []byte, name string) []byte {
 		key, val := newTop.Content[i], newTop.Content[i+1]
 		j := mappingIndex(top, key.Value)
 		if j < 0 {
-			top.Content = append(top.Content, key, val)
+			// A key that old lacks (an option that its gendaemon did not
+			// know) goes after the key that precedes it in fresh.
+			at := len(top.Content)
+			if i > 0 {
+				if p := mappingIndex(top, newTop.Content[i-2].Value); p >= 0 {
+					at = p + 2
+				}
+			}
+			top.Content = slices.Insert(top.Content, at, key, val)
 			continue
 		}
 		curKey, cur := top.Content[j], top.Content[j+1]
