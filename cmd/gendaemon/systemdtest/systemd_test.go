@@ -22,8 +22,9 @@ const maxExposure = 3.0
 // waitTimeout bounds each wait for a unit to reach a state.
 const waitTimeout = 30 * time.Second
 
-// TestSystemd generates three daemons — with the default options, with
-// --listen, and with only a group — builds them, installs them in a
+// TestSystemd generates four daemons — with the default options, with
+// --listen, with only a group, and with unit settings of the manifest —
+// builds them, installs them in a
 // container running systemd as their unit files' comments say, and drives
 // them through systemctl, checking what systemd and the kernel report.
 func TestSystemd(t *testing.T) {
@@ -37,7 +38,8 @@ func TestSystemd(t *testing.T) {
 	grpOpts := generator.NewOptions("labgrp")
 	grpOpts.Group = "daemon"
 	labgrp := stageProject(t, stage, grpOpts)
-	t.Logf("generated and built 3 projects in %v", time.Since(began).Round(time.Millisecond))
+	labopts := stageProject(t, stage, unitOptions())
+	t.Logf("generated and built 4 projects in %v", time.Since(began).Round(time.Millisecond))
 
 	c := boot(t, rootfs, stage)
 	// The subtests run in order, on labd's one life: each starts where the
@@ -59,9 +61,11 @@ func TestSystemd(t *testing.T) {
 		{"watchdog catches a hung service", testWatchdogUnhealthy, labd},
 		{"socket activation", testSocketActivation, labweb},
 		{"group only", testGroupOnly, labgrp},
+		{"unit settings", testUnitSettings, labopts},
 		{"security", testSecurity, labd},
 		{"security listen", testSecurity, labweb},
 		{"security group only", testSecurity, labgrp},
+		{"security unit settings", testSecurity, labopts},
 	} {
 		t.Run(st.name, func(t *testing.T) { st.test(t, c.on(t), st.p) })
 	}
