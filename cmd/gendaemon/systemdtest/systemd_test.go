@@ -22,9 +22,9 @@ const maxExposure = 3.0
 // waitTimeout bounds each wait for a unit to reach a state.
 const waitTimeout = 30 * time.Second
 
-// TestSystemd generates four daemons — with the default options, with
-// --listen, with only a group, and with unit settings of the manifest —
-// builds them, installs them in a
+// TestSystemd generates five daemons — with the default options, with
+// --listen, with only a group, with unit settings of the manifest, and with
+// the relaxed sandbox and a user — builds them, installs them in a
 // container running systemd as their unit files' comments say, and drives
 // them through systemctl, checking what systemd and the kernel report.
 func TestSystemd(t *testing.T) {
@@ -39,7 +39,8 @@ func TestSystemd(t *testing.T) {
 	grpOpts.Group = "daemon"
 	labgrp := stageProject(t, stage, grpOpts)
 	labopts := stageProject(t, stage, unitOptions())
-	t.Logf("generated and built 4 projects in %v", time.Since(began).Round(time.Millisecond))
+	labrelax := stageProject(t, stage, relaxedOptions())
+	t.Logf("generated and built 5 projects in %v", time.Since(began).Round(time.Millisecond))
 
 	c := boot(t, rootfs, stage)
 	// The subtests run in order, on labd's one life: each starts where the
@@ -62,6 +63,7 @@ func TestSystemd(t *testing.T) {
 		{"socket activation", testSocketActivation, labweb},
 		{"group only", testGroupOnly, labgrp},
 		{"unit settings", testUnitSettings, labopts},
+		{"relaxed sandbox", testRelaxed, labrelax},
 		{"security", testSecurity, labd},
 		{"security listen", testSecurity, labweb},
 		{"security group only", testSecurity, labgrp},

@@ -130,3 +130,41 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// relaxedOptions are those of labrelax: the relaxed sandbox, and a user
+// that systemd switches to (User=) before the daemon's own switch, which
+// then has nothing left to do.
+func relaxedOptions() generator.Options {
+	o := generator.NewOptions("labrelax")
+	o.Sandbox = "relaxed"
+	o.User = "daemon"
+	return o
+}
+
+// testRelaxed installs labrelax: it runs as the user daemon (uid 1 on
+// Debian), without the system call allow-list, W^X memory, private /dev and
+// socket family restrictions of the strict sandbox, but still without
+// capabilities or new privileges. The daemon's own switch to the user is a
+// no-op: it already runs as that user.
+func testRelaxed(t *testing.T, c *container, p project) {
+	if out, code := c.install(p).wait(t); code != 0 {
+		t.Fatalf("installing %s: exit %d\n%s", p.opts.Name, code, out)
+	}
+	c.wantState(p.unit(), "active", "running")
+	status := c.procStatus(p.unit())
+	for field, want := range map[string]string{
+		"Uid": "1\t1\t1\t1", "Gid": "1\t1\t1\t1", "CapBnd": "0000000000000000", "CapEff": "0000000000000000",
+		"NoNewPrivs": "1",
+	} {
+		if status[field] != want {
+			t.Errorf("/proc/PID/status %s: %q, want %q", field, status[field], want)
+		}
+	}
+	// ProtectKernelModules= and the like still deny a few system calls,
+	// but there is no allow-list (a SystemCallFilter= without "~").
+	s := c.show(p.unit(), "ProtectSystem", "SystemCallFilter", "MemoryDenyWriteExecute", "PrivateDevices", "RestrictAddressFamilies")
+	if s["ProtectSystem"] != "full" || !strings.HasPrefix(s["SystemCallFilter"], "~") || s["MemoryDenyWriteExecute"] != "no" ||
+		s["PrivateDevices"] != "no" || s["RestrictAddressFamilies"] != "~" {
+		t.Errorf("%s: %v, want ProtectSystem=full, a SystemCallFilter= that only denies, no MemoryDenyWriteExecute= or PrivateDevices=, every address family (~)", p.unit(), s)
+	}
+}
