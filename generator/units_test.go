@@ -234,10 +234,10 @@ func TestUnitsSandbox(t *testing.T) {
 // systemd does (extract_first_word with C escapes and specifiers): the
 // inverse of unitQuoted.
 func unquoteUnitWord(w string) (string, error) {
-	inner, ok := strings.CutPrefix(w, `"`)
-	if inner, ok = strings.CutSuffix(inner, `"`); !ok || len(w) < 2 {
+	if len(w) < 2 || w[0] != '"' || w[len(w)-1] != '"' {
 		return "", fmt.Errorf("%s is not a double-quoted word", w)
 	}
+	inner := w[1 : len(w)-1]
 	var b strings.Builder
 	for i := 0; i < len(inner); i++ {
 		switch c := inner[i]; {
