@@ -127,7 +127,7 @@ func parseManifest(file string, data []byte) (Manifest, error) {
 	}
 
 	if _, err := m.Options(); err != nil {
-		key := invalidKey(m)
+		key := invalidKey(m, err)
 		line := lineOf(key)
 		if line == 0 {
 			return fail(0, "no %s key: %v", key, err)
@@ -227,14 +227,20 @@ func checkManifestFiles(m Manifest, files *yaml.Node, version int) error {
 // invalidKey returns the key of the first option in m that is invalid on
 // its own: it sets one option at a time in the defaults for m's name and
 // validates the result. Options that are only invalid together are
-// reported at "name".
-func invalidKey(m Manifest) string {
+// reported at the key that err, Validate's error, names ("invalid
+// dynamic_user: ..."), or else at "name".
+func invalidKey(m Manifest, err error) string {
 	if checkName(m.Name) != nil {
 		return "name"
 	}
 	for _, s := range OptionSpecs() {
 		probe := NewOptions(m.Name)
 		if s.Set(&probe, manifestValues(&m, s.Key)) != nil || probe.Validate() != nil {
+			return s.Key
+		}
+	}
+	for _, s := range OptionSpecs() {
+		if strings.HasPrefix(err.Error(), "invalid "+s.Key+" ") || strings.HasPrefix(err.Error(), "invalid "+s.Key+":") {
 			return s.Key
 		}
 	}
