@@ -20,8 +20,9 @@ var ErrInvalidOption = errors.New("invalid option")
 
 // Options are the choices made when a project is generated. Name, Module,
 // WorkDir, Umask, MaxFD, Stdio and PIDFile are required (a zero Umask is a
-// real value, not "unset"); LogFile, User, Group and Listen are optional,
-// and empty means none. Start from NewOptions, which fills in the defaults,
+// real value, not "unset"), and so are Restart and Sandbox of the unit
+// settings; LogFile, User, Group, Listen and the other unit settings are
+// optional, and empty means none. Start from NewOptions, which fills in the defaults,
 // and change what the user chose. Validate reports the first field that is
 // wrong.
 type Options struct {
