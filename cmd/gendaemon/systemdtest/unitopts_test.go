@@ -27,13 +27,15 @@ func unitOptions() generator.Options {
 	o.LimitNOFILE = "4096:8192"
 	o.Capabilities = []string{"CAP_NET_BIND_SERVICE"}
 	o.UnitExtra = []string{"StartLimitBurst=7", "LimitCORE=0"}
+	o.PrivateNetwork = true
 	return o
 }
 
 // testUnitSettings installs labopts and checks that systemd applied the
 // settings of its manifest, as systemctl show and /proc report them: a
 // dynamic user that owns its state directory, the environment, the
-// watchdog, the limits and the ambient capability. A drop-in still
+// watchdog, the limits, the ambient capability and a network namespace of
+// its own. A drop-in still
 // overrides a setting of the unit.
 func testUnitSettings(t *testing.T, c *container, p project) {
 	if out, code := c.install(p).wait(t); code != 0 {
@@ -52,6 +54,7 @@ func testUnitSettings(t *testing.T, c *container, p project) {
 		"LimitNOFILESoft": "4096",
 		"LimitCORE":       "0",
 		"StartLimitBurst": "7",
+		"PrivateNetwork":  "yes",
 	}
 	props := make([]string, 0, len(want))
 	for k := range want {
@@ -95,6 +98,11 @@ func testUnitSettings(t *testing.T, c *container, p project) {
 	}
 	if hard != 8192 || soft < 4096 {
 		t.Errorf("/proc/PID/limits: open files soft %d, hard %d; want hard 8192, soft at least 4096:\n%s", soft, hard, limits)
+	}
+
+	// PrivateNetwork=yes: the daemon has a network namespace of its own.
+	if own, init := c.must("readlink", "/proc/"+pid+"/ns/net"), c.must("readlink", "/proc/1/ns/net"); own == init {
+		t.Errorf("the daemon shares the network namespace of PID 1 (%s), want its own", strings.TrimSpace(own))
 	}
 
 	// Keep-alives reach systemd at the manifest's interval.
