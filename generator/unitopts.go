@@ -162,37 +162,51 @@ func (o Options) checkUnitSettings() error {
 	return nil
 }
 
-// timeUnits are the units of a systemd time span (systemd.time(7)).
-var timeUnits = []string{
-	"usec", "us", "µs", "msec", "ms", "seconds", "second", "sec", "s",
-	"minutes", "minute", "min", "m", "hours", "hour", "hr", "h",
-	"days", "day", "d", "weeks", "week", "w", "months", "month", "M", "years", "year", "y",
+// timeUnits are the units of a systemd time span (systemd.time(7)), in
+// microseconds; a number without a unit is seconds.
+var timeUnits = map[string]uint64{
+	"usec": 1, "us": 1, "µs": 1, "msec": 1e3, "ms": 1e3,
+	"seconds": 1e6, "second": 1e6, "sec": 1e6, "s": 1e6, "": 1e6,
+	"minutes": 60e6, "minute": 60e6, "min": 60e6, "m": 60e6,
+	"hours": 3600e6, "hour": 3600e6, "hr": 3600e6, "h": 3600e6,
+	"days": 86400e6, "day": 86400e6, "d": 86400e6, "weeks": 604800e6, "week": 604800e6, "w": 604800e6,
+	"months": 2629800e6, "month": 2629800e6, "M": 2629800e6, "years": 31557600e6, "year": 31557600e6, "y": 31557600e6,
 }
 
-var timeSpanPart = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?) ?([a-zA-Zµ]*)`)
+var timeSpanPart = regexp.MustCompile(`^([0-9]+)(?:\.[0-9]+)? ?([a-zA-Zµ]*)`)
 
-// checkTimeSpan checks a time span as systemd.time(7) writes it: a number
-// of seconds, or numbers with units ("1min 30s"), or "infinity" if allowed.
-// Empty is allowed: the setting is left out.
+// maxTimeSpan bounds a time span, in microseconds: far beyond any use, and
+// far below the 2⁶⁴-1 at which systemd's parser overflows.
+const maxTimeSpan = 1 << 62
+
+// checkTimeSpan checks a time span as systemd.time(7) writes it: numbers,
+// each with a unit or else of seconds ("5", "100ms", "1min 30s"), or
+// "infinity" if allowed. Empty is allowed: the setting is left out.
 func checkTimeSpan(what, span string, infinity bool) error {
-	const want = `use a time span such as "100ms", "30s" or "1min 30s"`
 	if span == "" || infinity && span == "infinity" {
 		return nil
 	}
-	if _, err := strconv.ParseUint(span, 10, 32); err == nil {
-		return nil
+	want := `use a time span such as "100ms", "30s" or "1min 30s"`
+	if infinity {
+		want += `, or "infinity"`
 	}
 	if strings.TrimSpace(span) != span {
 		return invalidf("invalid %s %q: remove the white space at its start or end; systemd would strip it", what, span)
 	}
-	rest := span
-	for rest != "" {
+	var total uint64
+	for rest := span; rest != ""; {
 		m := timeSpanPart.FindStringSubmatch(rest)
-		if m == nil || !slices.Contains(timeUnits, m[2]) {
-			if infinity {
-				return invalidf("invalid %s %q: %s, or infinity", what, span, want)
-			}
+		if m == nil {
 			return invalidf("invalid %s %q: %s", what, span, want)
+		}
+		unit, ok := timeUnits[m[2]]
+		n, err := strconv.ParseUint(m[1], 10, 64)
+		if !ok || err != nil || n > maxTimeSpan/unit {
+			return invalidf("invalid %s %q: %s", what, span, want)
+		}
+		// A fraction adds less than one more unit.
+		if total += n*unit + unit; total > maxTimeSpan {
+			return invalidf("invalid %s %q: too long; %s", what, span, want)
 		}
 		rest = strings.TrimPrefix(rest[len(m[0]):], " ")
 	}

@@ -101,18 +101,29 @@ func TestUnitSettingsValidate(t *testing.T) {
 	}
 }
 
-// TestTimeSpansMatchSystemd checks the time spans that Validate accepts
-// with systemd's own parser: systemd-analyze timespan accepts each of them.
+// TestTimeSpansMatchSystemd checks time spans with systemd's own parser:
+// systemd-analyze timespan accepts each that checkTimeSpan accepts, and
+// refuses each of the others (overflows, exponents, a fraction without
+// digits), which checkTimeSpan must refuse too.
 func TestTimeSpansMatchSystemd(t *testing.T) {
 	analyze := lookAnalyze(t)
-	spans := []string{"5", "100ms", "1.5s", "1min 30s", "2h", "1d", "10us", "3 min", "1w 2d", "500msec", "90seconds", "1y"}
-	for _, span := range spans {
-		if err := checkTimeSpan("restart_sec", span, false); err != nil {
-			t.Errorf("checkTimeSpan(%q) = %v, want nil", span, err)
-			continue
+	for _, tc := range []struct {
+		span string
+		ok   bool
+	}{
+		{"5", true}, {"0", true}, {"0.5", true}, {"100ms", true}, {"1.5s", true}, {"1min 30s", true},
+		{"2h", true}, {"1d", true}, {"10us", true}, {"1µs", true}, {"3 min", true}, {"1w 2d", true},
+		{"500msec", true}, {"90seconds", true}, {"1y", true}, {"1 2", true}, {"5s5ms", true}, {"5 min 3 s", true},
+		{"99999999999999999999s", false}, {"18446744073709551615us", false}, {"600000y", false},
+		{"1e3s", false}, {"1.s", false}, {"5 fortnights", false}, {"-5s", false}, {"s", false},
+	} {
+		err := checkTimeSpan("restart_sec", tc.span, false)
+		if (err == nil) != tc.ok {
+			t.Errorf("checkTimeSpan(%q) = %v, want ok %v", tc.span, err, tc.ok)
 		}
-		if out, err := exec.Command(analyze, "timespan", span).CombinedOutput(); err != nil {
-			t.Errorf("systemd-analyze timespan %q: %v\n%s", span, err, out)
+		out, err := exec.Command(analyze, "timespan", tc.span).CombinedOutput()
+		if (err == nil) != tc.ok {
+			t.Errorf("systemd-analyze timespan %q: %v, want ok %v\n%s", tc.span, err, tc.ok, out)
 		}
 	}
 }
