@@ -11,6 +11,7 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"time"
 )
@@ -71,6 +72,12 @@ type Config struct {
 	// If Generator is non-empty, the version command reports it as the
 	// tool that generated the program, such as "gendaemon 0.2.0".
 	Generator string
+
+	// If ServiceFiles is non-nil, it holds the service manager's
+	// definitions of the daemon, which Main's install command installs:
+	// NAME.service and, for socket activation, NAME.socket for systemd. A
+	// generated main embeds them (//go:embed) when the program is built.
+	ServiceFiles fs.FS
 }
 
 // Errors returned by the functions of this package; compare with errors.Is.
