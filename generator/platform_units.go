@@ -73,7 +73,7 @@ func (d templateData) RCPIDFile() string {
 }
 
 // ShellQuote quotes s as one word for sh(1): in single quotes, each single
-// quote written as '\''.
+// quote written as '\”.
 func (templateData) ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
