@@ -72,8 +72,9 @@ func (d templateData) RCPIDFile() string {
 	return d.PIDFile
 }
 
-// ShellQuote quotes s as one word for sh(1): in single quotes, each single
-// quote written as '\”.
+// ShellQuote quotes s as one word for sh(1): in single quotes, where a
+// single quote of s closes the quotes, is escaped with a backslash, and
+// opens them again.
 func (templateData) ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
