@@ -69,9 +69,13 @@ func handoffStage() int {
 	if n, err := unix.Poll(fds, 0); err != nil || n != 1 || fds[0].Revents&unix.POLLIN == 0 {
 		return stageLauncher
 	}
+	// Recvfrom's error is not looked at: it may come from decoding the
+	// peer's address, which a socket pair does not have and which systems
+	// report differently, after the bytes were read; n counts them, and is
+	// negative if the read itself failed.
 	var buf [len(handoffMagic) + 2]byte
-	n, _, err := unix.Recvfrom(handoffFD, buf[:], unix.MSG_PEEK)
-	if err != nil || n < 0 {
+	n, _, _ := unix.Recvfrom(handoffFD, buf[:], unix.MSG_PEEK)
+	if n <= 0 {
 		return stageLauncher
 	}
 	return parseHandoff(buf[:n])
