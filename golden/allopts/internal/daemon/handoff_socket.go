@@ -54,18 +54,21 @@ func socketPairCloexec() ([2]int, error) {
 // holding exactly the message, already written, is left alone: this
 // process is then the launcher. Peeking never blocks and never consumes,
 // so a socket passed by a service manager is untouched.
-func handoffStage() int {
+func handoffStage() int { return handoffStageAt(handoffFD) }
+
+// handoffStageAt is handoffStage for the descriptor fd.
+func handoffStageAt(fd int) int {
 	var st unix.Stat_t
-	if err := unix.Fstat(handoffFD, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
 		return stageLauncher
 	}
-	typ, err := unix.GetsockoptInt(handoffFD, unix.SOL_SOCKET, unix.SO_TYPE)
+	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
 	if err != nil || typ != unix.SOCK_STREAM {
 		return stageLauncher
 	}
 	// Readable now, so that peeking cannot block (MSG_DONTWAIT is not on
 	// every Unix).
-	fds := []unix.PollFd{{Fd: handoffFD, Events: unix.POLLIN}}
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	if n, err := unix.Poll(fds, 0); err != nil || n != 1 || fds[0].Revents&unix.POLLIN == 0 {
 		return stageLauncher
 	}
@@ -74,7 +77,7 @@ func handoffStage() int {
 	// report differently, after the bytes were read; n counts them, and is
 	// negative if the read itself failed.
 	var buf [len(handoffMagic) + 2]byte
-	n, _, _ := unix.Recvfrom(handoffFD, buf[:], unix.MSG_PEEK)
+	n, _, _ := unix.Recvfrom(fd, buf[:], unix.MSG_PEEK)
 	if n <= 0 {
 		return stageLauncher
 	}
