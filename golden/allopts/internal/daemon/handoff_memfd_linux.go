@@ -47,3 +47,7 @@ func handoffStageAt(fd int) int {
 	}
 	return parseHandoff(buf[:n])
 }
+
+// checkNoHandoff has nothing to check on Linux: handoffStage reads every
+// memfd handoff there, as the tests show.
+func checkNoHandoff() error { return nil }

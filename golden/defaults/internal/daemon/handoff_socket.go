@@ -5,6 +5,7 @@
 package daemon
 
 import (
+	"errors"
 	"os"
 	"syscall"
 
@@ -82,4 +83,31 @@ func handoffStageAt(fd int) int {
 		return stageLauncher
 	}
 	return parseHandoff(buf[:n])
+}
+
+// checkNoHandoff refuses to launch from a process that has the descriptors
+// of a re-executed one, a Unix stream socket at handoffFD and the write end
+// of a pipe at readyFD, but did not read its stage there. Should peeking
+// ever fail on some system, each process would otherwise start the next,
+// without end.
+func checkNoHandoff() error {
+	return checkNoHandoffAt(handoffFD, readyFD)
+}
+
+// checkNoHandoffAt is checkNoHandoff for the descriptors handoff and ready.
+func checkNoHandoffAt(handoff, ready int) error {
+	var st unix.Stat_t
+	if unix.Fstat(handoff, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		return nil
+	}
+	if typ, err := unix.GetsockoptInt(handoff, unix.SOL_SOCKET, unix.SO_TYPE); err != nil || typ != unix.SOCK_STREAM {
+		return nil
+	}
+	if unix.Fstat(ready, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		return nil
+	}
+	if flags, err := unix.FcntlInt(uintptr(ready), unix.F_GETFL, 0); err != nil || flags&unix.O_ACCMODE != unix.O_WRONLY {
+		return nil
+	}
+	return errors.New("descriptors 3 and 4 look like those of a process that start re-executed, but no stage could be read from 3; not starting another")
 }
