@@ -91,6 +91,7 @@ func TestRenderOwnership(t *testing.T) {
 		"main.go": Generated, ManifestName: Generated,
 		"service.go": Scaffold, "service_test.go": Scaffold, "README.md": Scaffold,
 		"go.mod": Scaffold, "go.sum": Scaffold, "myservice.service": Generated,
+		"myservice.plist": Generated, "myservice.rc": Generated,
 	}
 	runtimeFiles := 0
 	for _, f := range files {
