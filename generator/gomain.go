@@ -57,7 +57,6 @@ func emitMain(o Options) *jen.File {
 	f.Comment("//go:embed " + strings.Join(units, " "))
 	f.Var().Id("serviceFiles").Qual("embed", "FS")
 
-
 	// func main() {
 	//	daemon.Main(daemon.Config{
 	//		Name:      "myservice",
