@@ -2,6 +2,7 @@ package generator
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/dave/jennifer/jen"
 )
@@ -38,14 +39,31 @@ func emitMain(o Options) *jen.File {
 			config = append(config, field(opt.name, jen.Lit(opt.value)))
 		}
 	}
-	config = append(config, field("Generator", jen.Lit("gendaemon "+Version)))
+	config = append(config,
+		field("Generator", jen.Lit("gendaemon "+Version)),
+		field("ServiceFiles", jen.Id("serviceFiles")),
+	)
+
+	// // serviceFiles are the systemd units beside this file, built into the
+	// // binary for its install command.
+	// //
+	// //go:embed myservice.service
+	// var serviceFiles embed.FS
+	units := []string{o.Name + ".service"}
+	if len(o.Listen) > 0 {
+		units = append(units, o.Name+".socket")
+	}
+	f.Add(comment("serviceFiles are the systemd units beside this file, built into the\nbinary for its install command.\n"))
+	f.Comment("//go:embed " + strings.Join(units, " "))
+	f.Var().Id("serviceFiles").Qual("embed", "FS")
 
 	// func main() {
 	//	daemon.Main(daemon.Config{
 	//		Name:      "myservice",
 	//		PIDFile:   "/run/myservice.pid",
 	//		...
-	//		Generator: "gendaemon 0.2.0",
+	//		Generator:    "gendaemon 0.2.0",
+	//		ServiceFiles: serviceFiles,
 	//	}, new(service))
 	// }
 	f.Func().Id("main").Params().Block(

@@ -629,7 +629,7 @@ func baseHolds(base map[string][]byte, files []File) bool {
 func (pr *Project) loadBase() map[string][]byte {
 	data, ok, err := readRegular(pr.root, BaseName)
 	if err != nil || !ok {
-		return nil
+		return legacyBase(pr.Manifest)
 	}
 	base, err := decodeBase(data)
 	if err != nil {

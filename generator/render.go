@@ -162,6 +162,11 @@ func Render(opts Options) ([]File, error) {
 		return nil, err
 	}
 	files = append(files, units...)
+	platformUnits, err := renderPlatformUnits(opts)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, platformUnits...)
 
 	// The manifest lists every other file, so it is rendered last.
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })

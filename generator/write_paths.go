@@ -22,7 +22,7 @@ func (s pathSet) has(p string) bool {
 	if path.Clean(p) != p || !filepath.IsLocal(filepath.FromSlash(p)) || strings.Contains(p, `\`) {
 		return false
 	}
-	if p == ManifestName || p == BaseName || s.exact[p] || path.Dir(p) == daemonDir {
+	if p == ManifestName || p == BaseName || s.exact[p] || path.Dir(p) == daemonDir || retired(p) {
 		return true
 	}
 	if orig, ok := debrisOf(p); ok {
@@ -32,6 +32,18 @@ func (s pathSet) has(p string) bool {
 		if matchName(p, parts) {
 			return true
 		}
+	}
+	return false
+}
+
+// retired reports whether p is a file that an earlier gendaemon generated
+// and this one does not: regen removes it from a project that still lists
+// it, if it is as gendaemon wrote it. Render cannot produce these, so they
+// are listed by hand, one line per release that retires a file.
+func retired(p string) bool {
+	switch p {
+	case "defaults.go": // 0.1.0's constants, now main.go's daemon.Config
+		return true
 	}
 	return false
 }

@@ -7,7 +7,9 @@ package templates
 import "embed"
 
 // FS holds the templates, one per generated file, named after the file with
-// .tmpl appended.
+// .tmpl appended, and in legacy/ the scaffold files that earlier releases
+// wrote, named VERSION-FILE.tmpl, from which regen rebuilds the merge base
+// of a project that predates merge bases.
 //
-//go:embed *.tmpl
+//go:embed *.tmpl legacy/*.tmpl
 var FS embed.FS

@@ -5,19 +5,30 @@
 // gendaemon.yaml: to change one, edit that file and run gendaemon regen.
 package main
 
-import "example.com/acme/allopts/internal/daemon"
+import (
+	"embed"
+
+	"example.com/acme/allopts/internal/daemon"
+)
+
+// serviceFiles are the systemd units beside this file, built into the
+// binary for its install command.
+//
+//go:embed allopts.service
+var serviceFiles embed.FS
 
 func main() {
 	daemon.Main(daemon.Config{
-		Name:      "allopts",
-		PIDFile:   "/run/allopts/allopts.pid",
-		WorkDir:   "/var/lib/allopts",
-		Umask:     0o027,
-		MaxFD:     4096,
-		Stdio:     "/dev/null",
-		LogFile:   "/var/log/allopts.log",
-		User:      "daemon",
-		Group:     "daemon",
-		Generator: "gendaemon 0.2.0",
+		Name:         "allopts",
+		PIDFile:      "/run/allopts/allopts.pid",
+		WorkDir:      "/var/lib/allopts",
+		Umask:        0o027,
+		MaxFD:        4096,
+		Stdio:        "/dev/null",
+		LogFile:      "/var/log/allopts.log",
+		User:         "daemon",
+		Group:        "daemon",
+		Generator:    "gendaemon 0.2.0",
+		ServiceFiles: serviceFiles,
 	}, new(service))
 }

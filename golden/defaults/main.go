@@ -5,16 +5,27 @@
 // gendaemon.yaml: to change one, edit that file and run gendaemon regen.
 package main
 
-import "myservice/internal/daemon"
+import (
+	"embed"
+
+	"myservice/internal/daemon"
+)
+
+// serviceFiles are the systemd units beside this file, built into the
+// binary for its install command.
+//
+//go:embed myservice.service
+var serviceFiles embed.FS
 
 func main() {
 	daemon.Main(daemon.Config{
-		Name:      "myservice",
-		PIDFile:   "/run/myservice.pid",
-		WorkDir:   "/",
-		Umask:     0o000,
-		MaxFD:     1024,
-		Stdio:     "/dev/null",
-		Generator: "gendaemon 0.2.0",
+		Name:         "myservice",
+		PIDFile:      "/run/myservice.pid",
+		WorkDir:      "/",
+		Umask:        0o000,
+		MaxFD:        1024,
+		Stdio:        "/dev/null",
+		Generator:    "gendaemon 0.2.0",
+		ServiceFiles: serviceFiles,
 	}, new(service))
 }

@@ -5,17 +5,28 @@
 // gendaemon.yaml: to change one, edit that file and run gendaemon regen.
 package main
 
-import "example.com/acme/webd/internal/daemon"
+import (
+	"embed"
+
+	"example.com/acme/webd/internal/daemon"
+)
+
+// serviceFiles are the systemd units beside this file, built into the
+// binary for its install command.
+//
+//go:embed webd.service webd.socket
+var serviceFiles embed.FS
 
 func main() {
 	daemon.Main(daemon.Config{
-		Name:      "webd",
-		PIDFile:   "/run/webd.pid",
-		WorkDir:   "/",
-		Umask:     0o000,
-		MaxFD:     1024,
-		Stdio:     "/dev/null",
-		LogFile:   "/var/log/webd.log",
-		Generator: "gendaemon 0.2.0",
+		Name:         "webd",
+		PIDFile:      "/run/webd.pid",
+		WorkDir:      "/",
+		Umask:        0o000,
+		MaxFD:        1024,
+		Stdio:        "/dev/null",
+		LogFile:      "/var/log/webd.log",
+		Generator:    "gendaemon 0.2.0",
+		ServiceFiles: serviceFiles,
 	}, new(service))
 }

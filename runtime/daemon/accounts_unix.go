@@ -16,7 +16,8 @@ import (
 // os/user, whose NSS lookups link the program against libc through cgo: a
 // dynamically linked binary costs every start of the daemon (three execs) a
 // run of the dynamic loader. Accounts that exist only in other NSS sources
-// (LDAP, sssd) can be given as numeric ids.
+// (LDAP, sssd, and on macOS most of Directory Services, which /etc/passwd
+// mirrors only for a few system accounts) can be given as numeric ids.
 const (
 	passwdFile = "/etc/passwd"
 	groupFile  = "/etc/group"

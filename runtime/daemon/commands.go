@@ -24,6 +24,8 @@ func builtins() []verb {
 		{name: "status", summary: "print whether the daemon runs (exit 0 running, 1 dead, 3 stopped)", define: (*cli).defineStatus},
 		{name: "reload", summary: "reopen the log file and call the reload hook; wait for it and report its error", define: (*cli).defineReload},
 		{name: "run", summary: "run in the foreground, without detaching (debugging, containers, systemd)", define: (*cli).defineRun},
+		{name: "install", summary: "install the binary and its systemd units, enable them; --now starts the daemon", define: (*cli).defineInstall},
+		{name: "uninstall", summary: "stop and disable the daemon, remove what install wrote", define: (*cli).defineUninstall},
 		{name: "version", summary: "print the program's version, its build and the tool that generated it", define: (*cli).defineVersion},
 		{name: "help", args: "[COMMAND]", summary: "print this help, or a command's flags", define: (*cli).defineHelp},
 	}
@@ -186,6 +188,25 @@ func (c *cli) defineRun(flags *flag.FlagSet) func([]string) int {
 		}
 		if err != nil {
 			return c.fail("run", err)
+		}
+		return exitOK
+	})
+}
+
+func (c *cli) defineInstall(flags *flag.FlagSet) func([]string) int {
+	now := flags.Bool("now", false, "start the daemon (or listen on its socket) at once, too")
+	return c.noArguments("install", func() int {
+		if err := installService(c.cfg, *now, c.stdout); err != nil {
+			return c.fail("install", err)
+		}
+		return exitOK
+	})
+}
+
+func (c *cli) defineUninstall(flags *flag.FlagSet) func([]string) int {
+	return c.noArguments("uninstall", func() int {
+		if err := uninstallService(c.cfg, c.stdout); err != nil {
+			return c.fail("uninstall", err)
 		}
 		return exitOK
 	})

@@ -156,12 +156,18 @@ func requestReload(name string, pid int) error {
 	if err != nil || int(cred.Pid) != pid {
 		return fmt.Errorf("%w: the socket of pid %d belongs to another process", errNoControl, pid)
 	}
-	if _, err := io.WriteString(conn, controlReload+"\n"); err != nil {
+	// A daemon that refuses the caller closes the connection at once, so
+	// the request may meet a closed socket.
+	_, err = io.WriteString(conn, controlReload+"\n")
+	if err != nil && !errors.Is(err, unix.EPIPE) && !errors.Is(err, unix.ECONNRESET) {
 		return fmt.Errorf("asking pid %d to reload: %w", pid, err)
 	}
-	answer, err := io.ReadAll(conn)
+	var answer []byte
+	if err == nil {
+		answer, err = io.ReadAll(conn)
+	}
 	switch text := string(answer); {
-	case err != nil && !errors.Is(err, unix.ECONNRESET):
+	case err != nil && !errors.Is(err, unix.EPIPE) && !errors.Is(err, unix.ECONNRESET):
 		return fmt.Errorf("reading pid %d's answer: %w", pid, err)
 	case text == controlOK:
 		return nil

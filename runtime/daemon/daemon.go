@@ -6,11 +6,31 @@
 //
 // The package depends on the standard library and golang.org/x/sys only, so
 // it can be vendored into any module.
+//
+// Platforms. Linux is the reference, tested on real processes: it uses
+// close_range, a sealed memfd to tell re-executed processes their stage,
+// an O_TMPFILE pidfile under flock whose holder /proc/locks names, and
+// pidfds. macOS and FreeBSD get the same commands from the portable Unix
+// implementation: a socket pair for the stage, a POSIX record lock on the
+// pidfile whose holder F_GETLK names, /dev/fd (macOS) or close_range by
+// number (FreeBSD) for inherited descriptors, and kqueue's NOTE_EXIT to
+// wait for an exit. Two guarantees are weaker there: a signal goes by pid,
+// sent only while kqueue has not seen that pid exit, rather than through a
+// pidfd; and on macOS a signal blocked in the launcher stays blocked in the
+// daemon's threads (not for the signals the daemon handles). That implementation also builds on Linux
+// with the tag gendaemon_portable, where the same real-process tests run
+// against it; only the thin shims (kqueue, the close_range and sigprocmask
+// numbers of FreeBSD) run on those systems alone. OpenBSD, NetBSD and the
+// other Unix systems build the portable implementation as far as
+// golang.org/x/sys allows; elsewhere (Windows) Run runs the service in the
+// foreground and the other commands return an error wrapping
+// errors.ErrUnsupported.
 package daemon
 
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"time"
 )
@@ -36,8 +56,8 @@ type Config struct {
 	Umask int
 
 	// MaxFD bounds the last-resort loop that marks inherited descriptors
-	// close-on-exec when neither close_range(2) nor /proc/self/fd is
-	// available. If MaxFD is zero, 1024 is used.
+	// close-on-exec when the system cannot list them (close_range(2),
+	// /proc/self/fd, /dev/fd). If MaxFD is zero, 1024 is used.
 	MaxFD int
 
 	// If Stdio is non-empty, the daemon's standard input, output and error are
@@ -71,6 +91,12 @@ type Config struct {
 	// If Generator is non-empty, the version command reports it as the
 	// tool that generated the program, such as "gendaemon 0.2.0".
 	Generator string
+
+	// If ServiceFiles is non-nil, it holds the service manager's
+	// definitions of the daemon, which Main's install command installs:
+	// NAME.service and, for socket activation, NAME.socket for systemd. A
+	// generated main embeds them (//go:embed) when the program is built.
+	ServiceFiles fs.FS
 }
 
 // Errors returned by the functions of this package; compare with errors.Is.

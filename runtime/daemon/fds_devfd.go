@@ -11,7 +11,8 @@ import "runtime"
 // the listing marks a few descriptors that are not open, which is harmless,
 // and the loop covers the rest.
 func closeOnExecFrom(first, maxFD int) error {
-	if err := closeOnExecListed("/dev/fd", first); err == nil && runtime.GOOS != "openbsd" && runtime.GOOS != "netbsd" {
+	complete, err := closeOnExecListed("/dev/fd", first)
+	if err == nil && complete && runtime.GOOS != "openbsd" && runtime.GOOS != "netbsd" {
 		return nil
 	}
 	closeOnExecUpTo(first, maxFD)

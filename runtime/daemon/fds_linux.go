@@ -21,7 +21,7 @@ func closeOnExecFrom(first, maxFD int) error {
 	if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
 		return fmt.Errorf("close_range: %w", err)
 	}
-	if err := closeOnExecListed("/proc/self/fd", first); err == nil {
+	if complete, err := closeOnExecListed("/proc/self/fd", first); err == nil && complete {
 		return nil
 	}
 	closeOnExecUpTo(first, maxFD)

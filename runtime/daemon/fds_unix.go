@@ -21,24 +21,30 @@ import (
 
 // closeOnExecListed marks the descriptors listed in dir, a directory with
 // one entry per open descriptor of this process (/proc/self/fd, /dev/fd).
-func closeOnExecListed(dir string, first int) error {
+// It reports whether the listing held the descriptor it read dir with, as
+// a complete listing does.
+func closeOnExecListed(dir string, first int) (complete bool, err error) {
 	d, err := os.Open(dir)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer d.Close()
 	names, err := d.Readdirnames(-1)
 	if err != nil {
-		return err
+		return false, err
 	}
 	self := int(d.Fd())
 	for _, name := range names {
 		fd, err := strconv.Atoi(name)
-		if err == nil && fd >= first && fd != self {
+		switch {
+		case err != nil || fd < first:
+		case fd == self:
+			complete = true
+		default:
 			setCloseOnExec(fd)
 		}
 	}
-	return nil
+	return complete, nil
 }
 
 // closeOnExecUpTo marks the descriptors from first to maxFD (1024 if maxFD

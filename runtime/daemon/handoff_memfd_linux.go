@@ -30,15 +30,22 @@ func newHandoff(stage int) (*os.File, error) {
 // handoffStage reports the stage of this process without taking the
 // handoff. A descriptor at handoffFD that is not a write-sealed memfd
 // holding the magic is left alone: this process is then the launcher.
-func handoffStage() int {
-	seals, err := unix.FcntlInt(handoffFD, unix.F_GET_SEALS, 0)
+func handoffStage() int { return handoffStageAt(handoffFD) }
+
+// handoffStageAt is handoffStage for the descriptor fd.
+func handoffStageAt(fd int) int {
+	seals, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0)
 	if err != nil || seals&unix.F_SEAL_WRITE == 0 {
 		return stageLauncher
 	}
 	var buf [len(handoffMagic) + 2]byte
-	n, err := unix.Pread(handoffFD, buf[:], 0)
+	n, err := unix.Pread(fd, buf[:], 0)
 	if err != nil {
 		return stageLauncher
 	}
 	return parseHandoff(buf[:n])
 }
+
+// checkNoHandoff has nothing to check on Linux: handoffStage reads every
+// memfd handoff there, as the tests show.
+func checkNoHandoff() error { return nil }

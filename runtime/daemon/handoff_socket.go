@@ -3,6 +3,7 @@
 package daemon
 
 import (
+	"errors"
 	"os"
 	"syscall"
 
@@ -52,25 +53,59 @@ func socketPairCloexec() ([2]int, error) {
 // holding exactly the message, already written, is left alone: this
 // process is then the launcher. Peeking never blocks and never consumes,
 // so a socket passed by a service manager is untouched.
-func handoffStage() int {
+func handoffStage() int { return handoffStageAt(handoffFD) }
+
+// handoffStageAt is handoffStage for the descriptor fd.
+func handoffStageAt(fd int) int {
 	var st unix.Stat_t
-	if err := unix.Fstat(handoffFD, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
 		return stageLauncher
 	}
-	typ, err := unix.GetsockoptInt(handoffFD, unix.SOL_SOCKET, unix.SO_TYPE)
+	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
 	if err != nil || typ != unix.SOCK_STREAM {
 		return stageLauncher
 	}
 	// Readable now, so that peeking cannot block (MSG_DONTWAIT is not on
 	// every Unix).
-	fds := []unix.PollFd{{Fd: handoffFD, Events: unix.POLLIN}}
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	if n, err := unix.Poll(fds, 0); err != nil || n != 1 || fds[0].Revents&unix.POLLIN == 0 {
 		return stageLauncher
 	}
+	// Recvfrom's error is not looked at: it may come from decoding the
+	// peer's address, which a socket pair does not have and which systems
+	// report differently, after the bytes were read; n counts them, and is
+	// negative if the read itself failed.
 	var buf [len(handoffMagic) + 2]byte
-	n, _, err := unix.Recvfrom(handoffFD, buf[:], unix.MSG_PEEK)
-	if err != nil || n < 0 {
+	n, _, _ := unix.Recvfrom(fd, buf[:], unix.MSG_PEEK)
+	if n <= 0 {
 		return stageLauncher
 	}
 	return parseHandoff(buf[:n])
+}
+
+// checkNoHandoff refuses to launch from a process that has the descriptors
+// of a re-executed one, a Unix stream socket at handoffFD and the write end
+// of a pipe at readyFD, but did not read its stage there. Should peeking
+// ever fail on some system, each process would otherwise start the next,
+// without end.
+func checkNoHandoff() error {
+	return checkNoHandoffAt(handoffFD, readyFD)
+}
+
+// checkNoHandoffAt is checkNoHandoff for the descriptors handoff and ready.
+func checkNoHandoffAt(handoff, ready int) error {
+	var st unix.Stat_t
+	if unix.Fstat(handoff, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		return nil
+	}
+	if typ, err := unix.GetsockoptInt(handoff, unix.SOL_SOCKET, unix.SO_TYPE); err != nil || typ != unix.SOCK_STREAM {
+		return nil
+	}
+	if unix.Fstat(ready, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		return nil
+	}
+	if flags, err := unix.FcntlInt(uintptr(ready), unix.F_GETFL, 0); err != nil || flags&unix.O_ACCMODE != unix.O_WRONLY {
+		return nil
+	}
+	return errors.New("descriptors 3 and 4 look like those of a process that start re-executed, but no stage could be read from 3; not starting another")
 }

@@ -133,12 +133,6 @@ func (n *Notifier) Notify(state string) (bool, error) {
 	return true, nil
 }
 
-// firstLine returns s up to its first newline, to name a message in errors.
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
-}
-
 // Ready sends "READY=1": start-up, or a reload begun with Reloading, is
 // complete. With Type=notify systemd considers the service started only
 // now. Its outcomes are those of Notify.

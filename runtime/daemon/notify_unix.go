@@ -5,6 +5,7 @@ package daemon
 import (
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -45,4 +46,10 @@ func socketCloexec(domain, typ int) (int, error) {
 	}
 	unix.CloseOnExec(fd)
 	return fd, nil
+}
+
+// firstLine returns s up to its first newline, to name a message in errors.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }

@@ -55,8 +55,9 @@ func lookupCredentials(userName, groupName string) (*credentials, error) {
 }
 
 // apply switches to c for good: supplementary groups, then the group, then
-// the user. Go's syscall package changes the ids of every thread, not only
-// the calling one. A process that is not root succeeds only if it already
+// the user. The ids change for every thread, not only the calling one: on
+// Linux, where they are per thread, Go's syscall package sees to it; the
+// BSDs and macOS keep them per process. A process that is not root succeeds only if it already
 // runs as that user and group, as under systemd's User=. A nil c does
 // nothing.
 func (c *credentials) apply() error {

@@ -5,6 +5,7 @@ package daemon
 import (
 	"errors"
 	"os"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -12,15 +13,15 @@ import (
 
 // A process is a daemon to signal and wait for, where the system offers
 // neither pidfds nor kqueue: its exit is seen as the release of the
-// daemon's lock on its pidfile, for which a goroutine waits in F_SETLKW, so
-// there is no polling interval either. The lock is released when the daemon
-// closes its pidfile as it exits (or the kernel does), which is a moment
-// before the process is gone. A signal is sent only while the pid holds the
-// lock.
+// daemon's lock on its pidfile, for which a goroutine, started by the first
+// wait, waits in F_SETLKW, so there is no polling interval either. The lock
+// is released when the daemon closes its pidfile as it exits (or the kernel
+// does), which is a moment before the process is gone. A signal is sent
+// only while the pid holds the lock.
 type process struct {
 	pid  int
-	lock *os.File      // the pidfile, or nil: then nothing can be waited for
-	done chan struct{} // closed once the daemon's lock is released
+	lock *os.File      // a descriptor of the pidfile, or nil: then nothing can be waited for
+	done chan struct{} // once wait has started the waiter: closed when the lock is released
 }
 
 // errCannotWait: this system has no way to wait for a process that holds
@@ -37,15 +38,26 @@ func openProcess(pid int, pidfile *os.File) (*process, error) {
 	if pidfile == nil {
 		return p, nil
 	}
-	fd, err := unix.Dup(int(pidfile.Fd()))
+	fd, err := dupCloexec(int(pidfile.Fd()))
 	if err != nil {
-		return nil, os.NewSyscallError("dup", err)
+		return nil, err
 	}
-	unix.CloseOnExec(fd)
 	p.lock = os.NewFile(uintptr(fd), pidfile.Name())
-	p.done = make(chan struct{})
-	go p.awaitUnlock()
 	return p, nil
+}
+
+// dupCloexec duplicates fd, close-on-exec, under syscall.ForkLock so that
+// no concurrent exec inherits the copy (F_DUPFD_CLOEXEC is not on every
+// Unix).
+func dupCloexec(fd int) (int, error) {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	nfd, err := unix.Dup(fd)
+	if err != nil {
+		return -1, os.NewSyscallError("dup", err)
+	}
+	unix.CloseOnExec(nfd)
+	return nfd, nil
 }
 
 // awaitUnlock waits until it can take a read lock where the daemon holds its
@@ -67,20 +79,34 @@ func (p *process) awaitUnlock() {
 // signal sends sig to the process; unix.ESRCH if it no longer holds the
 // lock.
 func (p *process) signal(sig unix.Signal) error {
-	if p.lock != nil {
-		select {
-		case <-p.done:
-			return unix.ESRCH
-		default:
-		}
+	if p.lock != nil && p.released() {
+		return unix.ESRCH
 	}
 	return unix.Kill(p.pid, sig)
 }
 
+// released reports whether the daemon has released its lock.
+func (p *process) released() bool {
+	if p.done != nil {
+		select {
+		case <-p.done:
+			return true
+		default:
+			return false
+		}
+	}
+	held, err := locked(p.lock)
+	return err == nil && !held
+}
+
 // wait waits up to timeout for the daemon to release its lock.
 func (p *process) wait(timeout time.Duration) (bool, error) {
-	if p.done == nil {
+	if p.lock == nil {
 		return false, errCannotWait
+	}
+	if p.done == nil {
+		p.done = make(chan struct{})
+		go p.awaitUnlock()
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
@@ -92,6 +118,11 @@ func (p *process) wait(timeout time.Duration) (bool, error) {
 	}
 }
 
-// close does nothing: the goroutine that waits for the lock closes the
-// pidfile itself, once the daemon is gone.
-func (p *process) close() {}
+// close closes the pidfile, unless the goroutine that waits for the lock
+// has it: that one closes it once the daemon is gone. A process that was
+// never waited for, as in Reload, leaves nothing behind.
+func (p *process) close() {
+	if p.lock != nil && p.done == nil {
+		p.lock.Close()
+	}
+}

@@ -1,4 +1,4 @@
-//go:build darwin || dragonfly || freebsd
+//go:build dragonfly || freebsd
 
 package daemon
 
@@ -9,17 +9,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// sigSetmask is SIG_SETMASK of <signal.h> on these systems; golang.org/x/sys
-// defines it for Linux only.
+// sigSetmask is SIG_SETMASK of <signal.h>; golang.org/x/sys defines it for
+// Linux only.
 const sigSetmask = 3
 
-// sigset holds a sigset_t of any of these systems: 4 bytes on macOS, 16 on
-// FreeBSD and DragonFly.
+// sigset is a sigset_t of FreeBSD and DragonFly.
 type sigset [4]uint32
 
 // clearThreadSigmask empties the calling thread's signal mask and returns
-// what puts the old one back. golang.org/x/sys has no pthread_sigmask here;
-// the sigprocmask system call acts on the calling thread on all three.
+// what puts the old one back. golang.org/x/sys has no pthread_sigmask here,
+// but the system call's number; sigprocmask acts on the calling thread.
 func clearThreadSigmask() (restore func(), err error) {
 	var empty, old sigset
 	if _, _, errno := unix.RawSyscall(unix.SYS_SIGPROCMASK, sigSetmask, uintptr(unsafe.Pointer(&empty)), uintptr(unsafe.Pointer(&old))); errno != 0 {

@@ -66,6 +66,9 @@ func Start(cfg Config, svc Service) (pid int, err error) {
 
 // launch starts the session leader and waits for the daemon's message.
 func launch(cfg Config) (int, error) {
+	if err := checkNoHandoff(); err != nil {
+		return 0, err
+	}
 	maxFD := cfg.MaxFD
 	if maxFD <= 0 {
 		maxFD = 1024

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command clilatency times gendaemon's own commands on the default project
 // (issue 5: `gendaemon new`, `regen` and `check` ≤ 25 ms median each),
 // against two baselines measured in the same run: /bin/true (fork + exec +

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command idlebase is the baseline of bench/idle.sh: a trivial Go program
 // that detaches the way a generated daemon does (re-executed into a new
 // session, which re-executes it once more and exits; stdio on /dev/null,

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command idlebench measures an idle generated daemon against an idle
 // trivial Go daemon (bench/cmd/idlebase) running over the same windows: the
 // context switches of all their threads (voluntary + involuntary, from

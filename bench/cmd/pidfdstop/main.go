@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command pidfdstop is the baseline of bench/stop-latency.sh: the least a
 // stop command can do. It opens a pidfd for the pid it is given, sends
 // SIGTERM through it, waits until the pidfd is readable (the process has

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command stoplatency measures how long a generated daemon's `stop` takes to
 // return after the daemon has exited, against a baseline stop command
 // (pidfdstop: pidfd_open, SIGTERM, poll, exit) measured in the same run.

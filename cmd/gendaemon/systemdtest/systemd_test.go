@@ -22,9 +22,10 @@ const maxExposure = 3.0
 // waitTimeout bounds each wait for a unit to reach a state.
 const waitTimeout = 30 * time.Second
 
-// TestSystemd generates five daemons — with the default options, with
-// --listen, with only a group, with unit settings of the manifest, and with
-// the relaxed sandbox and a user — builds them, installs them in a
+// TestSystemd generates six daemons — with the default options, with
+// --listen, with only a group, one that installs itself, one with unit
+// settings of its manifest, and one with the relaxed sandbox and a user —
+// builds them, installs them in a
 // container running systemd as their unit files' comments say, and drives
 // them through systemctl, checking what systemd and the kernel report.
 func TestSystemd(t *testing.T) {
@@ -38,9 +39,10 @@ func TestSystemd(t *testing.T) {
 	grpOpts := generator.NewOptions("labgrp")
 	grpOpts.Group = "daemon"
 	labgrp := stageProject(t, stage, grpOpts)
+	labinst := stageProject(t, stage, generator.NewOptions("labinst"))
 	labopts := stageProject(t, stage, unitOptions())
 	labrelax := stageProject(t, stage, relaxedOptions())
-	t.Logf("generated and built 5 projects in %v", time.Since(began).Round(time.Millisecond))
+	t.Logf("generated and built 6 projects in %v", time.Since(began).Round(time.Millisecond))
 
 	c := boot(t, rootfs, stage)
 	// The subtests run in order, on labd's one life: each starts where the
@@ -62,6 +64,7 @@ func TestSystemd(t *testing.T) {
 		{"watchdog catches a hung service", testWatchdogUnhealthy, labd},
 		{"socket activation", testSocketActivation, labweb},
 		{"group only", testGroupOnly, labgrp},
+		{"install and uninstall", testInstallVerbs, labinst},
 		{"unit settings", testUnitSettings, labopts},
 		{"relaxed sandbox", testRelaxed, labrelax},
 		{"security", testSecurity, labd},
@@ -309,6 +312,55 @@ func testWatchdogUnhealthy(t *testing.T, c *container, p project) {
 	c.wantLog(p.unit(), "unhealthy: no watchdog keep-alive", "Watchdog timeout")
 	c.dropIn(p)
 	c.must("systemctl", "stop", p.unit())
+}
+
+// testInstallVerbs installs labinst with its own install command, as a
+// user of kardianos/service expects: it refuses a stranger's unit of the
+// same name and a user who is not root, writes the binary and the unit with
+// explicit modes, enables and starts the daemon, is idempotent, and
+// uninstall removes it all.
+func testInstallVerbs(t *testing.T, c *container, p project) {
+	bin := "/lab/" + p.opts.Name + "/" + p.opts.Name
+	unit := "/etc/systemd/system/" + p.unit()
+	c.writeFile(unit, []byte("[Service]\nExecStart=/bin/true\n"))
+	if out, code := c.run(bin, "install"); code != 1 || !strings.Contains(out, "a different unit called labinst.service exists") {
+		t.Errorf("install over a stranger's unit: exit %d, %q; want 1, refused", code, out)
+	}
+	c.must("rm", unit)
+	if out, code := c.run("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", bin, "install"); code != 4 || !strings.Contains(out, "needs root") {
+		t.Errorf("install as nobody: exit %d, %q; want 4 (LSB: insufficient privilege)", code, out)
+	}
+
+	for range 2 { // the second install finds its own files and replaces them
+		if out, code := c.run(bin, "install", "--now"); code != 0 {
+			t.Fatalf("install --now: exit %d\n%s", code, out)
+		}
+	}
+	c.wantState(p.unit(), "active", "running")
+	if s := c.show(p.unit(), "UnitFileState"); s["UnitFileState"] != "enabled" {
+		t.Errorf("after install: %v, want UnitFileState=enabled", s)
+	}
+	for path, want := range map[string]string{"/usr/local/bin/labinst": "755 0 0", unit: "644 0 0"} {
+		if got := strings.TrimSpace(c.must("stat", "-c", "%a %u %g", path)); got != want {
+			t.Errorf("%s: mode, owner and group %q, want %q", path, got, want)
+		}
+	}
+	if got, err := os.ReadFile(c.root + unit); err != nil || string(got) != string(p.units[p.unit()]) {
+		t.Errorf("the installed unit differs from the generated one (%v)", err)
+	}
+	c.must("systemctl", "reload", p.unit())
+
+	if out, code := c.run("/usr/local/bin/labinst", "uninstall"); code != 0 {
+		t.Fatalf("uninstall: exit %d\n%s", code, out)
+	}
+	if s := c.show(p.unit(), "LoadState", "ActiveState"); s["LoadState"] != "not-found" || s["ActiveState"] != "inactive" {
+		t.Errorf("after uninstall: %v, want LoadState=not-found ActiveState=inactive", s)
+	}
+	for _, path := range []string{"/usr/local/bin/labinst", unit} {
+		if out, code := c.run("test", "-e", path); code == 0 {
+			t.Errorf("%s still exists after uninstall\n%s", path, out)
+		}
+	}
 }
 
 // testSocketActivation installs labweb as its unit's comment says: systemd
