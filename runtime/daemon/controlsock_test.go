@@ -88,3 +88,37 @@ func TestReloadSquattedControlSocket(t *testing.T) {
 		t.Errorf("reload --pid %d with its control socket's name taken by user nobody: exit %d, stdout %q, stderr %q; want the daemon reloaded", pid, code, out, errOut)
 	}
 }
+
+// TestReloadDuringStop: once SIGTERM has cancelled the service, a reload
+// asked for over the control socket must be refused ("the daemon is
+// stopping"), as one asked for with SIGHUP is ignored. answerControl picks
+// at random between queueing the request and seeing ctx done, and the main
+// loop keeps taking requests until Serve returns, so most requests run the
+// Reload hook while the service shuts down, with RELOADING=1 and READY=1
+// sent after STOPPING=1; and since answerControl then picks at random again
+// between the hook's result and ctx done, the caller may be told "the
+// daemon is stopping" for a reload that ran.
+func TestReloadDuringStop(t *testing.T) {
+	h := newHarness(t)
+	cmd := h.runInBackground(serveEnv + "=stubborn")
+	pid := cmd.Process.Pid
+	h.eventsUntil("init")
+	if err := unix.Kill(pid, unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	h.waitEvent("serve cancelled")
+	reloaded := 0
+	for range 10 {
+		out, errOut, code := h.runMain("reload", "--pid", strconv.Itoa(pid))
+		if code == 0 {
+			reloaded++
+		} else if !strings.Contains(errOut, "the daemon is stopping") {
+			t.Errorf("reload --pid of a stopping daemon: exit %d, stdout %q, stderr %q; want it refused as stopping", code, out, errOut)
+		}
+	}
+	h.mark("end")
+	events := h.eventsUntil("end")
+	if reloaded > 0 || len(events) > 0 {
+		t.Errorf("after SIGTERM, %d of 10 reloads said the daemon reloaded, and its hooks reported %q; want none", reloaded, events)
+	}
+}
