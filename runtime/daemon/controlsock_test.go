@@ -3,12 +3,14 @@
 package daemon_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -120,5 +122,60 @@ func TestReloadDuringStop(t *testing.T) {
 	events := h.eventsUntil("end")
 	if reloaded > 0 || len(events) > 0 {
 		t.Errorf("after SIGTERM, %d of 10 reloads said the daemon reloaded, and its hooks reported %q; want none", reloaded, events)
+	}
+}
+
+// TestControlSocketSurvivesEMFILE: the control socket's accept loop ends at
+// the first error of accept, taking EMFILE, which a busy daemon meets when
+// it briefly runs out of descriptors, for the listener's closing. The
+// listener stays open, so every later reload connects, sends its request
+// into the backlog and waits for an answer that never comes: reload hangs,
+// until ExecReload='s timeout under systemd, for as long as the daemon runs.
+func TestControlSocketSurvivesEMFILE(t *testing.T) {
+	h := newHarness(t)
+	pid := h.runInBackground().Process.Pid
+	h.eventsUntil("init")
+
+	// The daemon may open no new descriptor for a moment.
+	var old unix.Rlimit
+	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, nil, &old); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := map[string]bool{}
+	for _, e := range entries {
+		open[e.Name()] = true
+	}
+	lowestFree := 0
+	for open[strconv.Itoa(lowestFree)] {
+		lowestFree++
+	}
+	tight := unix.Rlimit{Cur: uint64(lowestFree), Max: old.Max}
+	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, &tight, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	first := exec.CommandContext(ctx, os.Args[0], "reload", "--pid", strconv.Itoa(pid))
+	first.Env = h.command("main").Env
+	first.Run() // fails or times out: the daemon cannot accept it
+	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, &old, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// Descriptors to spare again: reload must work.
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "reload", "--pid", strconv.Itoa(pid))
+	cmd.Env = h.command("main").Env
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("reload --pid hung for 10s after the daemon once ran out of descriptors: %q", out)
+	}
+	if err != nil {
+		t.Errorf("reload --pid after the daemon once ran out of descriptors: %v, %q", err, out)
 	}
 }
