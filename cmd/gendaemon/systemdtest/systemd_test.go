@@ -61,6 +61,7 @@ func TestSystemd(t *testing.T) {
 		{"socket activation", testSocketActivation, labweb},
 		{"group only", testGroupOnly, labgrp},
 		{"install and uninstall", testInstallVerbs, labinst},
+		{"install over a stranger's binary", testInstallOverStrangerBinary, labinst},
 		{"security", testSecurity, labd},
 		{"security listen", testSecurity, labweb},
 		{"security group only", testSecurity, labgrp},

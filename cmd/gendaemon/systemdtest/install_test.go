@@ -1,0 +1,34 @@
+//go:build linux
+
+package systemdtest
+
+import "testing"
+
+// strangerProgram is a program of the same name as the daemon that the
+// administrator put where the daemon's unit expects the daemon's binary:
+// not the daemon's.
+const strangerProgram = "#!/bin/sh\necho the administrator's own tool\n"
+
+// placeStranger writes strangerProgram at path in the container, mode 0755.
+func (c *container) placeStranger(path string) {
+	c.t.Helper()
+	c.writeFile(path, []byte(strangerProgram))
+	c.must("chmod", "0755", path)
+}
+
+// testInstallOverStrangerBinary: install refuses a unit of the daemon's
+// name that gendaemon did not write, but not a program: a different
+// program at the unit's ExecStart= path is silently replaced by the
+// daemon's binary.
+func testInstallOverStrangerBinary(t *testing.T, c *container, p project) {
+	bin := "/usr/local/bin/" + p.opts.Name
+	c.placeStranger(bin)
+	t.Cleanup(func() {
+		c.run("/lab/"+p.opts.Name+"/"+p.opts.Name, "uninstall")
+		c.run("rm", "-f", bin)
+	})
+	out, code := c.run("/lab/"+p.opts.Name+"/"+p.opts.Name, "install")
+	if got, _ := c.run("cat", bin); got != strangerProgram {
+		t.Errorf("install (exit %d) replaced %s, a different program, without asking:\n%s", code, bin, out)
+	}
+}
