@@ -32,3 +32,18 @@ func testInstallOverStrangerBinary(t *testing.T, c *container, p project) {
 		t.Errorf("install (exit %d) replaced %s, a different program, without asking:\n%s", code, bin, out)
 	}
 }
+
+// testUninstallStrangerBinary: uninstall removes whatever is at the unit's
+// ExecStart= path, even a different program put there since install.
+func testUninstallStrangerBinary(t *testing.T, c *container, p project) {
+	bin := "/usr/local/bin/" + p.opts.Name
+	t.Cleanup(func() { c.run("rm", "-f", bin) })
+	if out, code := c.run("/lab/"+p.opts.Name+"/"+p.opts.Name, "install"); code != 0 {
+		t.Fatalf("install: exit %d\n%s", code, out)
+	}
+	c.placeStranger(bin)
+	out, code := c.run("/lab/"+p.opts.Name+"/"+p.opts.Name, "uninstall")
+	if got, _ := c.run("cat", bin); got != strangerProgram {
+		t.Errorf("uninstall (exit %d) removed %s, a different program:\n%s", code, bin, out)
+	}
+}

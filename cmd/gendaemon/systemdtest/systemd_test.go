@@ -62,6 +62,7 @@ func TestSystemd(t *testing.T) {
 		{"group only", testGroupOnly, labgrp},
 		{"install and uninstall", testInstallVerbs, labinst},
 		{"install over a stranger's binary", testInstallOverStrangerBinary, labinst},
+		{"uninstall keeps a stranger's binary", testUninstallStrangerBinary, labinst},
 		{"security", testSecurity, labd},
 		{"security listen", testSecurity, labweb},
 		{"security group only", testSecurity, labgrp},
