@@ -2,7 +2,10 @@
 
 package systemdtest
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // strangerProgram is a program of the same name as the daemon that the
 // administrator put where the daemon's unit expects the daemon's binary:
@@ -45,5 +48,28 @@ func testUninstallStrangerBinary(t *testing.T, c *container, p project) {
 	out, code := c.run("/lab/"+p.opts.Name+"/"+p.opts.Name, "uninstall")
 	if got, _ := c.run("cat", bin); got != strangerProgram {
 		t.Errorf("uninstall (exit %d) removed %s, a different program:\n%s", code, bin, out)
+	}
+}
+
+// testInstallNowUpgrades: install --now of a new build, over an installed
+// daemon that runs, reports success while the old build keeps running
+// (systemctl enable --now starts only a stopped unit): the operator who
+// upgrades this way runs the old binary, deleted from disk, until the
+// next restart.
+func testInstallNowUpgrades(t *testing.T, c *container, p project) {
+	self := "/lab/" + p.opts.Name + "/" + p.opts.Name
+	t.Cleanup(func() { c.run(self, "uninstall") })
+	if out, code := c.run(self, "install", "--now"); code != 0 {
+		t.Fatalf("install --now: exit %d\n%s", code, out)
+	}
+	c.wantState(p.unit(), "active", "running")
+	// The new build: a fresh copy of the binary, as go build writes one.
+	if out, code := c.run(self, "install", "--now"); code != 0 {
+		t.Fatalf("install --now of the new build: exit %d\n%s", code, out)
+	}
+	pid := c.show(p.unit(), "MainPID")["MainPID"]
+	exe, _ := c.run("readlink", "/proc/"+pid+"/exe")
+	if strings.HasSuffix(strings.TrimSpace(exe), "(deleted)") {
+		t.Errorf("after install --now of a new build, pid %s still runs the old one: /proc/%s/exe is %q", pid, pid, strings.TrimSpace(exe))
 	}
 }

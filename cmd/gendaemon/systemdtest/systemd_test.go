@@ -63,6 +63,7 @@ func TestSystemd(t *testing.T) {
 		{"install and uninstall", testInstallVerbs, labinst},
 		{"install over a stranger's binary", testInstallOverStrangerBinary, labinst},
 		{"uninstall keeps a stranger's binary", testUninstallStrangerBinary, labinst},
+		{"install --now over a running daemon", testInstallNowUpgrades, labinst},
 		{"security", testSecurity, labd},
 		{"security listen", testSecurity, labweb},
 		{"security group only", testSecurity, labgrp},
