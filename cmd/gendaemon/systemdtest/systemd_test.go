@@ -57,6 +57,7 @@ func TestSystemd(t *testing.T) {
 		{"reload waits and reports", testReload, labd},
 		{"init failure", testInitFailure, labd},
 		{"crash output at priority crit", testCrashAtCrit, labd},
+		{"log.Fatal at priority err", testLogFatalAtErr, labd},
 		{"watchdog catches a hung service", testWatchdogUnhealthy, labd},
 		{"socket activation", testSocketActivation, labweb},
 		{"group only", testGroupOnly, labgrp},
