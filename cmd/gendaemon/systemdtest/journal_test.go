@@ -30,3 +30,26 @@ func testLogFatalAtErr(t *testing.T, c *container, p project) {
 		t.Errorf("journalctl --priority=err lacks the log.Fatal message that ended the daemon; it is logged as:\n%s", all)
 	}
 }
+
+// testSyslogIdentifier: SyslogIdentifier= in a drop-in names the service's
+// lines in the journal (journalctl -t). The runtime replaces standard error
+// with a journal stream of its own, whose identifier is the daemon's name
+// whatever the unit says, so all of the daemon's own log lines ignore the
+// setting, while what it writes to standard output follows it.
+func testSyslogIdentifier(t *testing.T, c *container, p project) {
+	c.dropIn(p, "SyslogIdentifier=labcustom")
+	t.Cleanup(func() {
+		c.dropIn(p)
+		c.run("systemctl", "stop", p.unit())
+	})
+	c.must("systemctl", "restart", p.unit())
+	c.waitFor(p.unit(), "the daemon to run", func(s map[string]string) bool {
+		return s["ActiveState"] == "active"
+	}, "ActiveState")
+	c.must("journalctl", "--sync")
+	tagged, _ := c.run("journalctl", "--identifier=labcustom", "--output=cat", "--no-pager")
+	if !strings.Contains(tagged, "labd: serving") {
+		others, _ := c.run("journalctl", "--unit="+p.unit(), "--output=json", "--output-fields=SYSLOG_IDENTIFIER,MESSAGE", "--no-pager", "--grep=labd: serving")
+		t.Errorf("with SyslogIdentifier=labcustom, journalctl -t labcustom lacks the daemon's log lines; they are tagged:\n%s", others)
+	}
+}

@@ -58,6 +58,7 @@ func TestSystemd(t *testing.T) {
 		{"init failure", testInitFailure, labd},
 		{"crash output at priority crit", testCrashAtCrit, labd},
 		{"log.Fatal at priority err", testLogFatalAtErr, labd},
+		{"SyslogIdentifier= is kept", testSyslogIdentifier, labd},
 		{"watchdog catches a hung service", testWatchdogUnhealthy, labd},
 		{"socket activation", testSocketActivation, labweb},
 		{"group only", testGroupOnly, labgrp},
