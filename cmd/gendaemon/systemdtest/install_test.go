@@ -73,3 +73,24 @@ func testInstallNowUpgrades(t *testing.T, c *container, p project) {
 		t.Errorf("after install --now of a new build, pid %s still runs the old one: /proc/%s/exe is %q", pid, pid, strings.TrimSpace(exe))
 	}
 }
+
+// testInstallOverSymlinkToSelf: a symbolic link at the unit's ExecStart=
+// path that points to the binary being installed (ln -s ~/build/NAME
+// /usr/local/bin/NAME, then ~/build/NAME install) makes install believe
+// the binary is in place already: it reports "installed" and leaves the
+// link, so the service runs a file in root's home, which the unit's
+// ProtectHome=yes hides: status=203/EXEC.
+func testInstallOverSymlinkToSelf(t *testing.T, c *container, p project) {
+	bin := "/usr/local/bin/" + p.opts.Name
+	home := "/root/" + p.opts.Name
+	t.Cleanup(func() {
+		c.run(home, "uninstall")
+		c.run("rm", "-f", bin, home)
+	})
+	c.must("cp", "/lab/"+p.opts.Name+"/"+p.opts.Name, home)
+	c.must("ln", "-s", home, bin)
+	out, code := c.run(home, "install")
+	if kind, _ := c.run("stat", "-c", "%F", bin); strings.TrimSpace(kind) != "regular file" {
+		t.Errorf("install (exit %d) left %s a %s, not a copy of the binary:\n%s", code, bin, strings.TrimSpace(kind), out)
+	}
+}

@@ -66,6 +66,7 @@ func TestSystemd(t *testing.T) {
 		{"install over a stranger's binary", testInstallOverStrangerBinary, labinst},
 		{"uninstall keeps a stranger's binary", testUninstallStrangerBinary, labinst},
 		{"install --now over a running daemon", testInstallNowUpgrades, labinst},
+		{"install over a symbolic link to itself", testInstallOverSymlinkToSelf, labinst},
 		{"security", testSecurity, labd},
 		{"security listen", testSecurity, labweb},
 		{"security group only", testSecurity, labgrp},
