@@ -94,3 +94,24 @@ func testInstallOverSymlinkToSelf(t *testing.T, c *container, p project) {
 		t.Errorf("install (exit %d) left %s a %s, not a copy of the binary:\n%s", code, bin, strings.TrimSpace(kind), out)
 	}
 }
+
+// testInstallShadowsLocalUnit: install refuses to shadow a unit of the
+// daemon's name in /usr/lib/systemd/system or /lib/systemd/system, but not
+// in the other directories of systemd's search path that /etc overrides,
+// such as /usr/local/lib/systemd/system (an administrator's own units) or
+// /run/systemd/system: it installs over them without a word.
+func testInstallShadowsLocalUnit(t *testing.T, c *container, p project) {
+	self := "/lab/" + p.opts.Name + "/" + p.opts.Name
+	for _, dir := range []string{"/usr/local/lib/systemd/system", "/run/systemd/system"} {
+		local := dir + "/" + p.unit()
+		c.writeFile(local, []byte("[Service]\nExecStart=/bin/sleep infinity\n"))
+		c.must("systemctl", "daemon-reload")
+		out, code := c.run(self, "install")
+		if code == 0 {
+			t.Errorf("install shadowed %s, the administrator's unit of that name, with /etc/systemd/system/%s:\n%s", local, p.unit(), out)
+			c.run(self, "uninstall")
+		}
+		c.must("rm", local)
+		c.must("systemctl", "daemon-reload")
+	}
+}

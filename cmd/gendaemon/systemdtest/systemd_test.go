@@ -67,6 +67,7 @@ func TestSystemd(t *testing.T) {
 		{"uninstall keeps a stranger's binary", testUninstallStrangerBinary, labinst},
 		{"install --now over a running daemon", testInstallNowUpgrades, labinst},
 		{"install over a symbolic link to itself", testInstallOverSymlinkToSelf, labinst},
+		{"install does not shadow a local unit", testInstallShadowsLocalUnit, labinst},
 		{"security", testSecurity, labd},
 		{"security listen", testSecurity, labweb},
 		{"security group only", testSecurity, labgrp},
