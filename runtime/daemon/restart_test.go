@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -81,5 +82,30 @@ func TestRestartAfterUpgradeKeepsFlags(t *testing.T) {
 	got := h.eventsUntil("init")
 	if !strings.Contains(strings.Join(got, "\n"), "config="+conf) {
 		t.Errorf("restart after an upgrade: exit %d, %q; the new daemon's Init saw %q, want config=%s kept", code, out, got, conf)
+	}
+}
+
+// TestRestartKeepsFlagsOfUnprivilegedDaemon: restart distrusts the command
+// line of a daemon that switched to another user (Config.User), since the
+// daemon could have rewritten it; so for every daemon with a User, the
+// usual hardened set-up, restart drops the service's flags, and the daemon
+// comes back without its --config, restart exiting 0. The flags as root
+// gave them could come from a file that only root can write, such as one
+// written beside the pidfile before privileges are dropped.
+func TestRestartKeepsFlagsOfUnprivilegedDaemon(t *testing.T) {
+	h := newHarness(t)
+	h.config["WorkDir"] = "/"
+	h.config["User"] = "nobody"
+	h.config["Group"] = "nogroup"
+	h.openToOthers()
+	pidFile := filepath.Join(h.dir, "cli.pid")
+	conf := filepath.Join(h.dir, "operator.conf")
+	if out, errOut, code := h.runMain("start", "--pidfile", pidFile, "--config", conf); code != 0 {
+		t.Fatalf("start: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+	}
+	h.eventsUntil("init")
+	out, errOut, code := h.runMain("restart", "--pidfile", pidFile)
+	if got := h.eventsUntil("init"); !slices.Contains(got, "config="+conf) {
+		t.Errorf("restart of a daemon running as nobody: exit %d, stdout %q, stderr %q; the new daemon's Init saw %q, want config=%s kept", code, out, errOut, got, conf)
 	}
 }
