@@ -59,6 +59,7 @@ func TestSystemd(t *testing.T) {
 		{"crash output at priority crit", testCrashAtCrit, labd},
 		{"log.Fatal at priority err", testLogFatalAtErr, labd},
 		{"SyslogIdentifier= is kept", testSyslogIdentifier, labd},
+		{"no journal socket: a warning", testNoJournalSocketWarns, labd},
 		{"watchdog catches a hung service", testWatchdogUnhealthy, labd},
 		{"socket activation", testSocketActivation, labweb},
 		{"group only", testGroupOnly, labgrp},
