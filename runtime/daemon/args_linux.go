@@ -6,8 +6,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // trustedArgs returns the command line of the process pid if it can be
@@ -45,18 +43,20 @@ func trustedArgs(pid int) ([]string, error) {
 	return args, nil
 }
 
-// sameProgram checks that the process pid runs the same executable file as
-// this process.
+// sameProgram checks that the process pid runs the program at the path
+// this process runs: the same file, or one that a new build has since
+// replaced there (the kernel then calls it "(deleted)").
 func sameProgram(pid int) error {
-	var mine, theirs unix.Stat_t
-	if err := unix.Stat("/proc/self/exe", &mine); err != nil {
-		return os.NewSyscallError("stat /proc/self/exe", err)
+	mine, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return err
 	}
-	if err := unix.Stat(fmt.Sprintf("/proc/%d/exe", pid), &theirs); err != nil {
+	theirs, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
 		return fmt.Errorf("cannot tell which program pid %d runs: %w", pid, err)
 	}
-	if mine.Dev != theirs.Dev || mine.Ino != theirs.Ino {
-		return fmt.Errorf("pid %d runs another program", pid)
+	if strings.TrimSuffix(theirs, " (deleted)") != strings.TrimSuffix(mine, " (deleted)") {
+		return fmt.Errorf("pid %d runs another program, %s", pid, theirs)
 	}
 	return nil
 }

@@ -552,7 +552,8 @@ func equal(a, b []string) bool { return strings.Join(a, "\n") == strings.Join(b,
 
 // controlSocket returns how /proc/PID/fd shows the listening control
 // socket of the daemon testd with pid ("socket:[INODE]"), from the kernel's
-// table of Unix sockets, or "" if it has none.
+// table of Unix sockets (its name is @gendaemon/testd/PID/ and a random
+// part), or "" if it has none.
 func controlSocket(t *testing.T, pid int) string {
 	t.Helper()
 	table, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/unix", pid))
@@ -561,7 +562,7 @@ func controlSocket(t *testing.T, pid int) string {
 	}
 	for _, line := range strings.Split(string(table), "\n") {
 		f := strings.Fields(line)
-		if len(f) == 8 && f[7] == fmt.Sprintf("@gendaemon/testd/%d", pid) {
+		if len(f) == 8 && strings.HasPrefix(f[7], fmt.Sprintf("@gendaemon/testd/%d/", pid)) {
 			return "socket:[" + f[6] + "]"
 		}
 	}
@@ -659,7 +660,7 @@ func TestReloadTrustsOnlyTheDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: fmt.Sprintf("@gendaemon/testd/%d", sleeper.Process.Pid)}); err != nil {
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: fmt.Sprintf("@gendaemon/testd/%d/impostor", sleeper.Process.Pid)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := unix.Listen(fd, 1); err != nil {

@@ -142,11 +142,16 @@ func (c *cli) defineStatus(flags *flag.FlagSet) func([]string) int {
 func (c *cli) defineReload(flags *flag.FlagSet) func([]string) int {
 	c.pidFileFlag(flags)
 	pid := flags.Int("pid", 0, "reload the daemon with this pid, found without the pidfile (ExecReload=... --pid $MAINPID under systemd)")
+	timeout := flags.Duration("timeout", DefaultStartTimeout, "how long reload waits for the daemon to finish reloading (0: no limit)")
 	return c.noArguments("reload", func() int {
-		if *pid != 0 {
-			return c.reloadPID(*pid)
+		switch {
+		case *pid < 0:
+			fmt.Fprintf(c.stderr, "%s reload: --pid %d is not a pid\n", c.cfg.Name, *pid)
+			return exitUsage
+		case *pid > 0:
+			return c.reloadPID(*pid, *timeout)
 		}
-		pid, waited, err := reload(c.cfg)
+		pid, waited, err := reload(c.cfg, *timeout)
 		if err != nil {
 			return c.fail("reload", err)
 		}
@@ -162,8 +167,8 @@ func (c *cli) defineReload(flags *flag.FlagSet) func([]string) int {
 // reloadPID reloads the daemon whose pid a service manager gave, and waits
 // for the reload. Only a daemon's control socket is trusted: a pid is never
 // signalled on its own word.
-func (c *cli) reloadPID(pid int) int {
-	err := requestReload(c.cfg.Name, pid)
+func (c *cli) reloadPID(pid int, timeout time.Duration) int {
+	err := requestReload(c.cfg.Name, pid, timeout)
 	if errors.Is(err, errNoControl) {
 		err = fmt.Errorf("pid %d has no control socket of %s, so it is not %s, or runs where reload cannot wait (%w); use reload with its pidfile", pid, c.cfg.Name, c.cfg.Name, err)
 	}
@@ -251,6 +256,11 @@ func (c *cli) start(name string) int {
 	if err != nil {
 		return c.fail(name, err)
 	}
+	if c.cfg.PIDFile != "" {
+		if err := writeStartRecord(c.cfg.PIDFile, pid, os.Args); err != nil {
+			fmt.Fprintf(c.stderr, "%s %s: not recording the flags for restart: %v\n", c.cfg.Name, name, err)
+		}
+	}
 	fmt.Fprintf(c.stdout, "%s started (pid %d)\n", c.cfg.Name, pid)
 	return exitOK
 }
@@ -258,6 +268,9 @@ func (c *cli) start(name string) int {
 // stop ends the daemon; stopping a daemon that is not running succeeds.
 func (c *cli) stop(timeout time.Duration) int {
 	pid, killed, err := Stop(c.cfg, timeout)
+	if err == nil || errors.Is(err, ErrNotRunning) || errors.Is(err, ErrDead) {
+		removeStartRecord(c.cfg.PIDFile)
+	}
 	switch {
 	case errors.Is(err, ErrNotRunning), errors.Is(err, ErrDead):
 		fmt.Fprintf(c.stdout, "%s is not running\n", c.cfg.Name)

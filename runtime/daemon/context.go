@@ -9,6 +9,10 @@ type running struct {
 	detached  bool // started by Start: standard I/O was redirected
 	notifier  *Notifier
 	activated Activated
+
+	// reloadFailed is set, by the daemon's main loop only, while the status
+	// it last sent says a reload failed.
+	reloadFailed bool
 }
 
 // contextKey is the key of the *running in a hook's context.

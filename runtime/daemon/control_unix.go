@@ -32,18 +32,19 @@ func Status(cfg Config) (pid int, err error) {
 // no control socket, it sends SIGHUP and returns at once. It returns
 // ErrNotRunning or ErrDead as Status does.
 func Reload(cfg Config) (pid int, err error) {
-	pid, _, err = reload(cfg)
+	pid, _, err = reload(cfg, 0)
 	return pid, err
 }
 
-// reload is Reload, and reports whether it waited for the reload.
-func reload(cfg Config) (pid int, waited bool, err error) {
+// reload is Reload, waiting at most timeout if it is positive, and reports
+// whether it waited for the reload.
+func reload(cfg Config, timeout time.Duration) (pid int, waited bool, err error) {
 	p, err := openDaemon(cfg)
 	if err != nil {
 		return 0, false, err
 	}
 	defer p.close()
-	if err := requestReload(cfg.Name, p.pid); !errors.Is(err, errNoControl) {
+	if err := requestReload(cfg.Name, p.pid, timeout); !errors.Is(err, errNoControl) {
 		return p.pid, true, err
 	}
 	if err := p.signal(unix.SIGHUP); err != nil {

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -15,12 +16,13 @@ import (
 )
 
 // A running daemon listens on a control socket in Linux's abstract
-// namespace, named after the daemon and its pid, so that the reload command
-// can wait for the reload it asks for and learn how it went: SIGHUP cannot
-// answer. Abstract sockets have no file permissions, so the daemon answers
-// only root and its own user, and the client checks with SO_PEERCRED that
-// the socket belongs to the pid it asked for, so that no other process can
-// pose as the daemon.
+// namespace, so that the reload command can wait for the reload it asks for
+// and learn how it went: SIGHUP cannot answer. Abstract sockets have no
+// owner and no permissions, so the name is the daemon's name and pid and a
+// random part: no one can take it first. The client finds it in the
+// kernel's table of Unix sockets and checks with SO_PEERCRED that the
+// socket belongs to the pid it asked for, so that no other process can pose
+// as the daemon; the daemon answers only root and its own user.
 //
 // The protocol is one request line, "RELOAD", and one answer, "OK" or
 // "ERROR " and the error's text, up to the end of the connection.
@@ -33,19 +35,29 @@ const (
 // controlRequestWait bounds how long the daemon waits for a request line.
 const controlRequestWait = 5 * time.Second
 
-// controlAddress is the abstract address of the control socket of the
-// daemon called name with pid.
-func controlAddress(name string, pid int) *unix.SockaddrUnix {
-	return &unix.SockaddrUnix{Name: "@gendaemon/" + name + "/" + strconv.Itoa(pid)}
+// controlPrefix begins the abstract name of the control socket of the
+// daemon called name with pid; a random part ends it.
+func controlPrefix(name string, pid int) string {
+	return "@gendaemon/" + name + "/" + strconv.Itoa(pid) + "/"
 }
+
+// controlAcceptPause is the pause after accept fails for want of resources
+// (descriptors, memory), before it tries again.
+const controlAcceptPause = 100 * time.Millisecond
 
 // serveControl listens on the daemon's control socket and sends the reloads
 // asked for to reloads until ctx is done. It returns a function that stops
 // it. A daemon that cannot listen still runs; reload then only signals it.
 func (d *running) serveControl(ctx context.Context, reloads chan<- reloadRequest) (stop func()) {
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	var random [8]byte
+	_, err := unix.Getrandom(random[:], 0)
+	fd := -1
 	if err == nil {
-		if err = unix.Bind(fd, controlAddress(d.cfg.Name, os.Getpid())); err == nil {
+		fd, err = unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	}
+	if err == nil {
+		name := controlPrefix(d.cfg.Name, os.Getpid()) + hex.EncodeToString(random[:])
+		if err = unix.Bind(fd, &unix.SockaddrUnix{Name: name}); err == nil {
 			err = unix.Listen(fd, 8)
 		}
 		if err != nil {
@@ -60,10 +72,16 @@ func (d *running) serveControl(ctx context.Context, reloads chan<- reloadRequest
 	go func() {
 		for {
 			conn, err := accept(l)
-			if err != nil {
+			switch {
+			case errors.Is(err, os.ErrClosed):
 				return // closed by stop
+			case err != nil:
+				// Out of descriptors or memory, or a connection gone
+				// before it was accepted: the next may succeed.
+				time.Sleep(controlAcceptPause)
+			default:
+				go d.answerControl(ctx, conn, reloads)
 			}
-			go d.answerControl(ctx, conn, reloads)
 		}
 	}()
 	return func() { l.Close() }
@@ -107,13 +125,19 @@ func (d *running) answerControl(ctx context.Context, conn *os.File, reloads chan
 	select {
 	case reloads <- reloadRequest{done: done}:
 	case <-ctx.Done():
-		fmt.Fprint(conn, controlError+"the daemon is stopping")
+		fmt.Fprint(conn, controlError+errStopping.Error())
 		return
 	}
+	// ctx is done once the main loop has ended; it answers every request it
+	// takes before that.
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		err = errors.New("the daemon is stopping")
+		select {
+		case err = <-done:
+		default:
+			err = errStopping
+		}
 	}
 	if err != nil {
 		fmt.Fprint(conn, controlError+err.Error())
@@ -140,21 +164,20 @@ func peerCredentials(conn *os.File) (*unix.Ucred, error) {
 }
 
 // requestReload asks the daemon called name, whose pid is pid, to reload,
-// and waits until it has. It returns the reload's error, or an error
-// wrapping errNoControl if pid has no control socket of that name.
-func requestReload(name string, pid int) error {
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+// and waits until it has, or until timeout has passed if it is positive. It
+// returns the reload's error, or an error wrapping errNoControl if pid has
+// no control socket of that name.
+func requestReload(name string, pid int, timeout time.Duration) error {
+	conn, err := dialControl(name, pid)
 	if err != nil {
-		return os.NewSyscallError("socket", err)
+		return err
 	}
-	conn := os.NewFile(uintptr(fd), "gendaemon-control")
 	defer conn.Close()
-	if err := unix.Connect(fd, controlAddress(name, pid)); err != nil {
-		return fmt.Errorf("%w: %v", errNoControl, err)
-	}
-	cred, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
-	if err != nil || int(cred.Pid) != pid {
-		return fmt.Errorf("%w: the socket of pid %d belongs to another process", errNoControl, pid)
+	if timeout > 0 {
+		tv := unix.NsecToTimeval(timeout.Nanoseconds())
+		if err := unix.SetsockoptTimeval(int(conn.Fd()), unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+			return os.NewSyscallError("setsockopt SO_RCVTIMEO", err)
+		}
 	}
 	// A daemon that refuses the caller closes the connection at once, so
 	// the request may meet a closed socket.
@@ -167,6 +190,8 @@ func requestReload(name string, pid int) error {
 		answer, err = io.ReadAll(conn)
 	}
 	switch text := string(answer); {
+	case errors.Is(err, unix.EAGAIN):
+		return fmt.Errorf("pid %d did not finish its reload within %v", pid, timeout)
 	case err != nil && !errors.Is(err, unix.EPIPE) && !errors.Is(err, unix.ECONNRESET):
 		return fmt.Errorf("reading pid %d's answer: %w", pid, err)
 	case text == controlOK:
@@ -176,4 +201,51 @@ func requestReload(name string, pid int) error {
 	default:
 		return fmt.Errorf("pid %d ended the reload without an answer: it answers only root and the user it runs as, and it may have exited", pid)
 	}
+}
+
+// dialControl connects to the control socket of the daemon called name
+// with pid. The socket's full name is in the kernel's table of Unix
+// sockets of the daemon's network namespace; each socket there that bears
+// the daemon's prefix is tried, and only one whose other end is pid
+// itself is kept: one that someone else bound with that prefix is not.
+func dialControl(name string, pid int) (*os.File, error) {
+	table, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/unix", pid))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoControl, err)
+	}
+	prefix := controlPrefix(name, pid)
+	lastErr := fmt.Errorf("%w: pid %d listens on none", errNoControl, pid)
+	for _, line := range strings.Split(string(table), "\n") {
+		// Num RefCount Protocol Flags Type St Inode Path
+		f := strings.Fields(line)
+		if len(f) != 8 || !strings.HasPrefix(f[7], prefix) {
+			continue
+		}
+		conn, err := connectControl(f[7], pid)
+		if err == nil {
+			return conn, nil
+		}
+		lastErr = err
+	}
+	return nil, lastErr
+}
+
+// connectControl connects to the abstract socket called address, and keeps
+// the connection only if the process at the other end is pid.
+func connectControl(address string, pid int) (*os.File, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	conn := os.NewFile(uintptr(fd), "gendaemon-control")
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: address}); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("%w: %v", errNoControl, err)
+	}
+	cred, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
+	if err != nil || int(cred.Pid) != pid {
+		conn.Close()
+		return nil, fmt.Errorf("%w: the socket of pid %d belongs to another process", errNoControl, pid)
+	}
+	return conn, nil
 }

@@ -2,7 +2,10 @@
 
 package daemon
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Control sockets live in Linux's abstract namespace. Elsewhere a daemon
 // has none, and reload only signals it.
@@ -11,4 +14,4 @@ func (d *running) serveControl(ctx context.Context, reloads chan<- reloadRequest
 	return func() {}
 }
 
-func requestReload(name string, pid int) error { return errNoControl }
+func requestReload(name string, pid int, timeout time.Duration) error { return errNoControl }

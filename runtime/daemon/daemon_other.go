@@ -45,7 +45,9 @@ func Status(cfg Config) (pid int, err error) { return 0, unixOnly("status") }
 // wrapping errors.ErrUnsupported.
 func Reload(cfg Config) (pid int, err error) { return 0, unixOnly("reload") }
 
-func reload(cfg Config) (pid int, waited bool, err error) { return 0, false, unixOnly("reload") }
+func reload(cfg Config, timeout time.Duration) (pid int, waited bool, err error) {
+	return 0, false, unixOnly("reload")
+}
 
 // reexecuted is false: nothing is re-executed where Start does not detach.
 func reexecuted() bool { return false }

@@ -21,9 +21,11 @@ const (
 	unitDir = "/etc/systemd/system"
 )
 
-// vendorUnitDirs hold the units of installed packages, which install must
-// not shadow.
-func vendorUnitDirs() []string { return []string{"/usr/lib/systemd/system", "/lib/systemd/system"} }
+// otherUnitDirs hold units that install must not shadow: runtime units,
+// the administrator's local ones, and those of installed packages.
+func otherUnitDirs() []string {
+	return []string{"/run/systemd/system", "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"}
+}
 
 // unitHeader starts every unit gendaemon generates; install replaces, and
 // uninstall removes, only a unit that starts with it and names the daemon.
@@ -71,6 +73,9 @@ func planInstall(cfg Config) (*installation, error) {
 		return nil, fmt.Errorf("the unit runs %s, not a program called %s", binary, cfg.Name)
 	}
 	in.binary = binary
+	if err := in.checkBinaryFree(); err != nil {
+		return nil, err
+	}
 	for file := range in.units {
 		if err := in.checkUnitFree(file); err != nil {
 			return nil, err
@@ -99,10 +104,55 @@ func ours(data []byte, name, file string) bool {
 	return string(header)+"\n" == unitHeader && bytes.HasPrefix(rest, []byte("# "+file+": "))
 }
 
+// marker is what every build of the daemon's program holds, since it
+// embeds its service unit: the unit's first two lines.
+func (in *installation) marker() []byte {
+	return []byte(unitHeader + "# " + in.name + ".service: ")
+}
+
+// isOurs reports whether the file at path is a build of the daemon's
+// program; a symbolic link is not.
+func (in *installation) isOurs(path string) (bool, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return false, err
+	}
+	if !fi.Mode().IsRegular() {
+		return false, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false, err
+	}
+	return bytes.Contains(data, in.marker()), nil
+}
+
+// checkBinaryFree refuses to install over a program at the unit's
+// ExecStart= path that is not a build of this daemon.
+func (in *installation) checkBinaryFree() error {
+	fi, err := os.Lstat(in.binary)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return nil // the rename replaces the link, not what it points to
+	}
+	ours, err := in.isOurs(in.binary)
+	if err != nil {
+		return err
+	}
+	if !ours {
+		return fmt.Errorf("a different program is installed at %s, where the unit runs %s; remove it, or name the daemon otherwise", in.binary, in.name)
+	}
+	return nil
+}
+
 // checkUnitFree refuses to install file over, or beside, a unit of that
 // name that gendaemon did not write for this daemon.
 func (in *installation) checkUnitFree(file string) error {
-	for _, dir := range append([]string{unitDir}, vendorUnitDirs()...) {
+	for _, dir := range append([]string{unitDir}, otherUnitDirs()...) {
 		p := filepath.Join(dir, file)
 		data, err := os.ReadFile(p)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -126,25 +176,50 @@ func (in *installation) install(now bool, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("finding this program: %w", err)
 	}
-	if err := copyInto(self, in.binary, 0o755); err != nil {
+	data, err := os.ReadFile(self)
+	if err != nil {
+		return err
+	}
+	changed, err := writeIfChanged(in.binary, data, 0o755)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "installed %s\n", in.binary)
 	for file, data := range in.units {
 		p := filepath.Join(unitDir, file)
-		if err := writeInto(p, data, 0o644); err != nil {
+		unitChanged, err := writeIfChanged(p, data, 0o644)
+		if err != nil {
 			return err
 		}
+		changed = changed || unitChanged
 		fmt.Fprintf(out, "installed %s\n", p)
 	}
+	service := in.name + ".service"
+	wasActive := systemctl(io.Discard, "is-active", "--quiet", service) == nil
 	if err := systemctl(out, "daemon-reload"); err != nil {
-		return err
+		return in.partly(err)
 	}
 	args := []string{"enable"}
 	if now {
 		args = append(args, "--now")
 	}
-	return systemctl(out, append(args, in.entryUnit())...)
+	if err := systemctl(out, append(args, in.entryUnit())...); err != nil {
+		return in.partly(err)
+	}
+	if now && wasActive && changed {
+		// enable --now starts only a stopped unit: the running daemon
+		// would go on running the program it started with.
+		if err := systemctl(out, "restart", service); err != nil {
+			return in.partly(err)
+		}
+		fmt.Fprintf(out, "restarted %s on the new build\n", service)
+	}
+	return nil
+}
+
+// partly explains a failure of systemctl after the files were written.
+func (in *installation) partly(err error) error {
+	return fmt.Errorf("%w; the files are installed: see systemctl status %s, then run install again, or uninstall", err, in.entryUnit())
 }
 
 // entryUnit is the unit to enable: the socket, if the daemon has one, which
@@ -177,26 +252,31 @@ func (in *installation) uninstall(out io.Writer) error {
 		}
 		fmt.Fprintf(out, "removed %s\n", p)
 	}
-	switch err := os.Remove(in.binary); {
-	case err == nil:
-		fmt.Fprintf(out, "removed %s\n", in.binary)
-	case !errors.Is(err, fs.ErrNotExist):
+	switch ours, err := in.isOurs(in.binary); {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
 		return err
+	case !ours:
+		fmt.Fprintf(out, "left %s: it is not a build of %s\n", in.binary, in.name)
+	default:
+		if err := os.Remove(in.binary); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "removed %s\n", in.binary)
 	}
 	return systemctl(out, "daemon-reload")
 }
 
-// copyInto copies the file src to dst.
-func copyInto(src, dst string, mode fs.FileMode) error {
-	var a, b unix.Stat_t
-	if unix.Stat(src, &a) == nil && unix.Stat(dst, &b) == nil && a.Dev == b.Dev && a.Ino == b.Ino {
-		return nil // installed already: this is it
+// writeIfChanged writes data to path with writeInto, unless path is a
+// regular file (not a link) that holds data already, and reports whether
+// it wrote.
+func writeIfChanged(path string, data []byte, mode fs.FileMode) (bool, error) {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm() == mode {
+		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+			return false, nil
+		}
 	}
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	return writeInto(dst, data, mode)
+	return true, writeInto(path, data, mode)
 }
 
 // writeInto writes data to a new file beside path, with mode whatever the

@@ -14,6 +14,9 @@ type reloadRequest struct {
 // sockets, or the system has none.
 var errNoControl = errors.New("no control socket")
 
+// errStopping answers a reload asked for once the daemon has begun to stop.
+var errStopping = errors.New("the daemon is stopping")
+
 // A reloadError is the error of a reload, as the daemon reported it.
 type reloadError struct{ text string }
 

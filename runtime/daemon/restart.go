@@ -1,9 +1,11 @@
 package daemon
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -12,13 +14,14 @@ import (
 // keepServiceFlags makes a restart that names none of the service's flags
 // start the new daemon with those of the running one, as an operator
 // expects: start --config X, then restart, keeps --config X. It takes the
-// service's flags, as they were written, from the running daemon's command
-// line, and puts them before this program's own arguments, which Start
-// passes on to the new daemon. It trusts that command line only if the
-// daemon runs this program as this user: a process's command line is its
-// own memory, which a daemon that dropped privileges, or a stranger's
-// process holding the pidfile's lock, could have rewritten. Where it keeps
-// nothing, it says why.
+// service's flags, as they were written, from the record the start left
+// beside the pidfile (see writeStartRecord), or, for a daemon that run
+// started, from its command line, and puts them before this program's own
+// arguments, which Start passes on to the new daemon. It trusts a command
+// line only if the daemon runs this program as this user: a process's
+// command line is its own memory, which a daemon that dropped privileges,
+// or a stranger's process holding the pidfile's lock, could have
+// rewritten. Where it keeps nothing, it says why.
 func (c *cli) keepServiceFlags(flags *flag.FlagSet) {
 	service := flag.NewFlagSet(flags.Name(), flag.ContinueOnError)
 	service.SetOutput(io.Discard)
@@ -36,7 +39,12 @@ func (c *cli) keepServiceFlags(flags *flag.FlagSet) {
 	notKept := func(why string) {
 		fmt.Fprintf(c.stderr, "%s restart: not keeping the flags the running daemon was started with: %s; give them to restart\n", c.cfg.Name, why)
 	}
-	args, err := trustedArgs(pid)
+	args, err := readStartRecord(c.cfg.PIDFile, pid)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Not started by start (run, or an older runtime): its own
+		// command line, if it can be trusted.
+		args, err = trustedArgs(pid)
+	}
 	if err != nil {
 		notKept(err.Error())
 		return

@@ -56,12 +56,14 @@ func Run(cfg Config, svc Service) error {
 // the error that ended start-up, or nil once Init has returned nil.
 func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 	journal := journalStream(os.Stderr, os.Getenv)
+	var critErr error
 	if journal {
-		if err := critStderr(d.cfg.Name); err != nil {
-			slog.Warn("crash output stays at the journal's default priority", "err", err)
-		}
+		critErr = critStderr(d.cfg.Name)
 	}
 	slog.SetDefault(newLogger(os.Stderr, journal))
+	if critErr != nil {
+		slog.Warn("crash output stays at the journal's default priority", "err", critErr)
+	}
 
 	// Signals are caught before the pidfile exists and until it is gone, so
 	// that a stop or reload at either edge cannot kill the daemon with its
@@ -88,7 +90,11 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 		started(0, err)
 		return &initError{err}
 	}
-	defer d.serveControl(ctx, reloads)()
+	// The control socket answers until the loop below has ended, which may
+	// be after ctx is cancelled; a reload asked for then is refused.
+	loop, loopDone := context.WithCancel(context.Background())
+	defer loopDone()
+	defer d.serveControl(loop, reloads)()
 	started(0, nil)
 	d.notifier.Ready()
 	go d.runWatchdog(ctx, svc.Healthy)
@@ -110,7 +116,12 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 			}
 			return nil
 		case req := <-reloads:
-			err := d.reload(ctx, svc)
+			var err error
+			if ctx.Err() != nil {
+				err = errStopping // no reload once stopping has begun
+			} else {
+				err = d.reload(ctx, svc)
+			}
 			if req.done != nil {
 				req.done <- err
 			}
@@ -132,11 +143,17 @@ func (d *running) reload(ctx context.Context, svc hooks) error {
 		}
 	}
 	hookErr := callHook(ctx, "reload", svc.Reload)
-	if hookErr != nil {
-		slog.Error("reload failed", "err", hookErr)
-		d.notifier.Status("reload failed: " + firstLine(hookErr.Error()))
+	err := errors.Join(reopenErr, hookErr)
+	switch {
+	case err != nil:
+		slog.Error("reload failed", "err", err)
+		d.notifier.Status("reload failed: " + firstLine(err.Error()))
+		d.reloadFailed = true
+	case d.reloadFailed:
+		d.notifier.Status("") // the failure it showed is over
+		d.reloadFailed = false
 	}
-	return errors.Join(reopenErr, hookErr)
+	return err
 }
 
 // dispatchSignals cancels the service on SIGTERM and SIGINT and asks for a

@@ -61,8 +61,6 @@ func TestSystemd(t *testing.T) {
 		{"reload waits and reports", testReload, labd},
 		{"init failure", testInitFailure, labd},
 		{"crash output at priority crit", testCrashAtCrit, labd},
-		{"log.Fatal at priority err", testLogFatalAtErr, labd},
-		{"SyslogIdentifier= is kept", testSyslogIdentifier, labd},
 		{"no journal socket: a warning", testNoJournalSocketWarns, labd},
 		{"watchdog catches a hung service", testWatchdogUnhealthy, labd},
 		{"socket activation", testSocketActivation, labweb},
