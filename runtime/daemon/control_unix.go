@@ -22,7 +22,7 @@ func Status(cfg Config) (pid int, err error) {
 	if err := cfg.check(); err != nil {
 		return 0, err
 	}
-	return lockHolder(cfg.PIDFile)
+	return lockHolder(cfg)
 }
 
 // Reload sends SIGHUP to the running daemon, which then calls the service's
@@ -52,7 +52,7 @@ func Stop(cfg Config, timeout time.Duration) (pid int, killed bool, err error) {
 	}
 	p, err := openDaemon(cfg)
 	if errors.Is(err, ErrDead) {
-		return 0, false, errors.Join(err, removeStalePIDFile(cfg.PIDFile))
+		return 0, false, errors.Join(err, removeStalePIDFile(cfg))
 	}
 	if err != nil {
 		return 0, false, err
@@ -80,7 +80,7 @@ func Stop(cfg Config, timeout time.Duration) (pid int, killed bool, err error) {
 	}
 	// A daemon that dropped privileges may not be allowed to remove its own
 	// pidfile; the caller of Stop usually is, and no one else needs it.
-	removeStalePIDFile(cfg.PIDFile)
+	removeStalePIDFile(cfg)
 	return pid, killed, nil
 }
 
@@ -92,7 +92,7 @@ func openDaemon(cfg Config) (*process, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	f, pid, err := runningDaemon(cfg.PIDFile)
+	f, pid, err := runningDaemon(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -96,6 +96,10 @@ func launcher() int {
 // lock, in a process of its own, as POSIX record locks need.
 func locker() int {
 	f, err := os.OpenFile(os.Getenv(lockEnv), os.O_RDWR, 0)
+	if errors.Is(err, os.ErrPermission) {
+		// A stranger who may only read the file: enough for flock(2).
+		f, err = os.Open(os.Getenv(lockEnv))
+	}
 	if err == nil {
 		err = daemon.LockAsDaemon(f)
 	}
@@ -286,7 +290,8 @@ func newHarness(t *testing.T) *harness {
 func (h *harness) pidFile() string { return h.config["PIDFile"] }
 
 func (h *harness) daemonConfig() daemon.Config {
-	return daemon.Config{Name: "testd", PIDFile: h.pidFile()}
+	// The user is part of what makes a lock the daemon's.
+	return daemon.Config{Name: "testd", PIDFile: h.pidFile(), User: h.config["User"]}
 }
 
 // command returns an unstarted launcher with the harness's configuration.

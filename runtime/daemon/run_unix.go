@@ -166,7 +166,7 @@ func setUp(cfg Config, detached bool) (stop func(), err error) {
 	}
 	stop = func() {}
 	if cfg.PIDFile != "" {
-		p, pid, err := createPIDFile(cfg.PIDFile)
+		p, pid, err := createPIDFile(cfg)
 		if err != nil {
 			return nil, &runningError{pid: pid, err: err}
 		}

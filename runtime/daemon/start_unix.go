@@ -58,7 +58,7 @@ func Start(cfg Config, svc Service) (pid int, err error) {
 	case stageDaemon:
 		os.Exit(runDaemon(cfg, hooksOf(svc), os.NewFile(readyFD, "gendaemon-ready")))
 	}
-	if pid, err := lockHolder(cfg.PIDFile); err == nil {
+	if pid, err := lockHolder(cfg); err == nil {
 		return pid, fmt.Errorf("%w (pid %d)", ErrAlreadyRunning, pid)
 	}
 	return launch(cfg)
@@ -138,7 +138,7 @@ func abandonStart(cfg Config, session, daemon int) error {
 	}
 	if !exited {
 		// Where a process can only be waited for by its pidfile's lock.
-		if f, pid, err := runningDaemon(cfg.PIDFile); err == nil {
+		if f, pid, err := runningDaemon(cfg); err == nil {
 			if q, err := openProcess(pid, f); err == nil {
 				q.wait(killWait)
 				q.close()
@@ -146,7 +146,7 @@ func abandonStart(cfg Config, session, daemon int) error {
 			f.Close()
 		}
 	}
-	removeStalePIDFile(cfg.PIDFile)
+	removeStalePIDFile(cfg)
 	if daemon > 0 {
 		return fmt.Errorf("the daemon (pid %d) was not ready within %v, so it was killed; raise the start timeout if its start-up takes that long", daemon, cfg.StartTimeout)
 	}
@@ -170,12 +170,12 @@ func parseReadiness(cfg Config, msg string) (int, error) {
 	case msgError:
 		// A daemon that dropped privileges may not have been allowed to
 		// remove its pidfile; the launcher usually is.
-		removeStalePIDFile(cfg.PIDFile)
+		removeStalePIDFile(cfg)
 		return 0, parseErrorPayload(payload)
 	}
 	// A crash in Init that was not a panic, or a signal. The pidfile, if
 	// any, is no longer locked.
-	removeStalePIDFile(cfg.PIDFile)
+	removeStalePIDFile(cfg)
 	where := "its standard error went to " + stdioPath(cfg)
 	if cfg.LogFile != "" {
 		where = "see " + cfg.LogFile
