@@ -191,6 +191,22 @@ func testService() daemon.Service {
 				return errors.New("init says no")
 			case "panic":
 				panic("init panics")
+			case "child-fail", "child-panic":
+				// A child that outlives Init unless the runtime ends it.
+				child := exec.Command("sleep", "1000")
+				if err := child.Start(); err != nil {
+					return err
+				}
+				report("child " + strconv.Itoa(child.Process.Pid))
+				if os.Getenv(initEnv) == "child-panic" {
+					panic("init panics")
+				}
+				return errors.New("init says no")
+			case "until-stopped":
+				// Init that ends when stopped, and returns nil even so.
+				report("init waiting")
+				<-ctx.Done()
+				return nil
 			case "wait":
 				report("init waiting")
 				// The test answers on the same FIFO once it has checked that
@@ -200,8 +216,12 @@ func testService() daemon.Service {
 					return err
 				}
 				defer f.Close()
-				if _, err := bufio.NewReader(f).ReadString('\n'); err != nil {
+				line, err := bufio.NewReader(f).ReadString('\n')
+				if err != nil {
 					return err
+				}
+				if line == "fail\n" {
+					return errors.New("init says no")
 				}
 			}
 			report("init")

@@ -52,6 +52,9 @@ func createPIDFile(cfg Config) (*pidFile, int, error) {
 	if _, err := fmt.Fprintf(f, "%d\n", os.Getpid()); err != nil {
 		return fail(0, fmt.Errorf("pidfile %s: %w", path, err))
 	}
+	if err := holdStartingLock(f); err != nil {
+		return fail(0, fmt.Errorf("pidfile %s: %w", path, err))
+	}
 	// Each pass either links the file or removes a stale pidfile; a path that
 	// keeps changing means another program is fighting over it.
 	for range 8 {
@@ -65,7 +68,7 @@ func createPIDFile(cfg Config) (*pidFile, int, error) {
 		if !errors.Is(err, unix.EEXIST) {
 			return fail(0, fmt.Errorf("pidfile %s: %w", path, err))
 		}
-		pid, err := lockHolder(cfg)
+		pid, err := settledLockHolder(cfg)
 		switch {
 		case err == nil:
 			return fail(pid, fmt.Errorf("%w (pid %d, pidfile %s)", ErrAlreadyRunning, pid, path))
@@ -80,6 +83,13 @@ func createPIDFile(cfg Config) (*pidFile, int, error) {
 		}
 	}
 	return fail(0, fmt.Errorf("pidfile %s keeps changing; is another program writing it?", path))
+}
+
+// started releases the starting lock (startup_unix.go): the daemon runs.
+func (p *pidFile) started() {
+	if p.f != nil {
+		releaseStartingLock(p.f)
+	}
 }
 
 // remove deletes the pidfile if path still names it, then releases the

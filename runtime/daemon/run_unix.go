@@ -68,14 +68,14 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 	reloads := make(chan struct{}, 1)
 	go d.dispatchSignals(ctx, signals, cancel, reloads)
 
-	stop, err := setUp(d.cfg, d.detached)
+	stop, ready, err := setUp(d.cfg, d.detached)
 	if err != nil {
 		started(runningPID(err), err)
 		return err
 	}
 	defer stop()
 
-	if err := callHook(ctx, "init", svc.Init); err != nil {
+	if err := d.initialize(ctx, svc, stop, ready); err != nil { // startup_unix.go
 		stop() // before start returns, no pidfile may be left
 		started(0, err)
 		return err
@@ -150,39 +150,40 @@ func (d *running) dispatchSignals(ctx context.Context, signals <-chan os.Signal,
 // setUp sets the umask and working directory, takes the pidfile and drops
 // privileges, in daemon(7)'s order. A detached daemon's log file is given to
 // the user it switches to, so that it can reopen the file after logrotate.
-// stop releases what setUp took; calling it again does nothing.
-func setUp(cfg Config, detached bool) (stop func(), err error) {
+// stop releases what setUp took; calling it again does nothing. ready says
+// that the daemon has started (startup_unix.go).
+func setUp(cfg Config, detached bool) (stop, ready func(), err error) {
 	unix.Umask(cfg.Umask)
 	dir := cfg.WorkDir
 	if dir == "" {
 		dir = "/"
 	}
 	if err := os.Chdir(dir); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	creds, err := lookupCredentials(cfg.User, cfg.Group)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	stop = func() {}
+	stop, ready = func() {}, func() {}
 	if cfg.PIDFile != "" {
 		p, pid, err := createPIDFile(cfg)
 		if err != nil {
-			return nil, &runningError{pid: pid, err: err}
+			return nil, nil, &runningError{pid: pid, err: err}
 		}
-		stop = p.remove
+		stop, ready = p.remove, p.started
 	}
 	if creds != nil && detached && cfg.LogFile != "" && os.Geteuid() == 0 {
 		if err := giveLogFile(creds); err != nil {
 			stop()
-			return nil, fmt.Errorf("giving %s to user %q: %w", cfg.LogFile, cfg.User, err)
+			return nil, nil, fmt.Errorf("giving %s to user %q: %w", cfg.LogFile, cfg.User, err)
 		}
 	}
 	if err := creds.apply(); err != nil {
 		stop()
-		return nil, err
+		return nil, nil, err
 	}
-	return stop, nil
+	return stop, ready, nil
 }
 
 // giveLogFile gives the log file on standard output to the user the daemon

@@ -58,7 +58,7 @@ func Start(cfg Config, svc Service) (pid int, err error) {
 	case stageDaemon:
 		os.Exit(runDaemon(cfg, hooksOf(svc), os.NewFile(readyFD, "gendaemon-ready")))
 	}
-	if pid, err := lockHolder(cfg); err == nil {
+	if pid, err := settledLockHolder(cfg); err == nil {
 		return pid, fmt.Errorf("%w (pid %d)", ErrAlreadyRunning, pid)
 	}
 	return launch(cfg)
