@@ -156,6 +156,34 @@ func TestStartDeadlineWithoutLauncher(t *testing.T) {
 	}
 }
 
+// TestInitFailureKillsChildren fails Init, by an error and by a panic,
+// after it started a child: the child must not outlive the failed start.
+func TestInitFailureKillsChildren(t *testing.T) {
+	for _, mode := range []string{"child-fail", "child-panic"} {
+		t.Run(mode, func(t *testing.T) {
+			h := newHarness(t)
+			out, err := h.refusedStart2(initEnv + "=" + mode)
+			if err == nil {
+				t.Fatalf("start succeeded:\n%s", out)
+			}
+			var child int
+			fmt.Sscanf(<-h.events, "child %d", &child)
+			if child <= 0 {
+				t.Fatal("Init did not report its child")
+			}
+			t.Cleanup(func() { endProcess(t, child) })
+			pidfd, err := unix.PidfdOpen(child, 0)
+			if err != nil {
+				return // gone and reaped already
+			}
+			defer unix.Close(pidfd)
+			if !exited(pidfd, 0) {
+				t.Errorf("Init's child %d still runs after start returned:\n%s", child, out)
+			}
+		})
+	}
+}
+
 // refusedStart2 is refusedStart with extra environment.
 func (h *harness) refusedStart2(env ...string) (string, error) {
 	h.t.Helper()

@@ -95,7 +95,8 @@ func settledLockHolder(cfg Config) (int, error) {
 // initialize runs the service's Init and settles the start: Init's error,
 // errStoppedDuringStart if a stop came meanwhile (Init returned nil but the
 // daemon must not report itself ready), or nil, after which the starting
-// lock is released (ready). A detached daemon enforces its own start
+// lock is released (ready). In a detached daemon, what Init started is
+// killed when the start fails, and the daemon enforces its own start
 // deadline (a launcherGrace after the launcher's), even if the launcher
 // that would have enforced it is gone.
 func (d *running) initialize(ctx context.Context, svc hooks, stop, ready func()) error {
@@ -113,10 +114,25 @@ func (d *running) initialize(ctx context.Context, svc hooks, stop, ready func())
 		err = errStoppedDuringStart
 	}
 	if err != nil {
+		if d.detached {
+			killInitChildren()
+		}
 		return err
 	}
 	ready()
 	return nil
+}
+
+// killInitChildren kills what Init started, before the start is reported
+// as failed. A detached daemon shares its process group only with what it
+// started (the session leader that made the group has exited), so the
+// daemon leaves the group for one of its own and kills the old one.
+func killInitChildren() {
+	group := unix.Getpgrp()
+	if group == os.Getpid() || unix.Setpgid(0, 0) != nil {
+		return
+	}
+	unix.Kill(-group, unix.SIGKILL)
 }
 
 // A startDeadline kills the daemon, and what its Init started, if Init
