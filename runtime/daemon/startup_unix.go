@@ -126,13 +126,22 @@ func (d *running) initialize(ctx context.Context, svc hooks, stop, ready func())
 // killInitChildren kills what Init started, before the start is reported
 // as failed. A detached daemon shares its process group only with what it
 // started (the session leader that made the group has exited), so the
-// daemon leaves the group for one of its own and kills the old one.
+// daemon leaves the group for one of its own and kills the old one, then
+// reaps its own children in it, so that they are gone, not merely doomed,
+// when the start is reported. The daemon exits next, so no status it
+// takes from os/exec matters any more.
 func killInitChildren() {
 	group := unix.Getpgrp()
 	if group == os.Getpid() || unix.Setpgid(0, 0) != nil {
 		return
 	}
 	unix.Kill(-group, unix.SIGKILL)
+	for {
+		_, err := unix.Wait4(-group, nil, 0, nil)
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			return // ECHILD: none left
+		}
+	}
 }
 
 // A startDeadline kills the daemon, and what its Init started, if Init
