@@ -202,6 +202,15 @@ func testService() daemon.Service {
 					panic("init panics")
 				}
 				return errors.New("init says no")
+			case "orphans":
+				// Orphans for process 1 to reap, from a shell whose own
+				// status the service waits for with os/exec.
+				err := exec.Command("sh", "-c", "sleep 1000 & sleep 1000 & exit 3").Run()
+				var exit *exec.ExitError
+				if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+					return fmt.Errorf("the shell's status was taken: %v, want exit status 3", err)
+				}
+				report("pid " + strconv.Itoa(os.Getpid()))
 			case "until-stopped":
 				// Init that ends when stopped, and returns nil even so.
 				report("init waiting")

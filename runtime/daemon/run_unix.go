@@ -39,6 +39,13 @@ func Run(cfg Config, svc Service) error {
 	if err := cfg.check(); err != nil {
 		return err
 	}
+	if os.Getpid() == 1 { // a container's entry point: reaper_unix.go
+		status, err := runAsInit()
+		if err != nil {
+			return err
+		}
+		os.Exit(status)
+	}
 	activated, err := ListenFDs()
 	if err != nil {
 		return fmt.Errorf("socket activation: %w", err)

@@ -71,6 +71,18 @@ func waitBlockedOnLock(t *testing.T, pid int) {
 	t.Fatalf("pid %d never waited for a lock", pid)
 }
 
+// nextEvent returns the next event from the hooks, whatever it is.
+func (h *harness) nextEvent() string {
+	h.t.Helper()
+	select {
+	case got := <-h.events:
+		return got
+	case <-time.After(10 * time.Second):
+		h.t.Fatal("no event within 10s")
+		return ""
+	}
+}
+
 // exitCode waits for cmd and returns its exit status.
 func exitCode(t *testing.T, cmd *exec.Cmd) int {
 	t.Helper()
@@ -167,7 +179,7 @@ func TestInitFailureKillsChildren(t *testing.T) {
 				t.Fatalf("start succeeded:\n%s", out)
 			}
 			var child int
-			fmt.Sscanf(<-h.events, "child %d", &child)
+			fmt.Sscanf(h.nextEvent(), "child %d", &child)
 			if child <= 0 {
 				t.Fatal("Init did not report its child")
 			}
