@@ -40,15 +40,17 @@ func Reload(cfg Config) (pid int, err error) {
 	return p.pid, nil
 }
 
-// Stop sends SIGTERM to the running daemon and waits until it has exited. If
-// it is still running after timeout (DefaultStopTimeout if timeout is 0 or
-// less), Stop sends SIGKILL and reports killed. It returns the daemon's pid;
-// ErrNotRunning if there is no pidfile; ErrDead, after removing the pidfile,
-// if no process had locked it. It removes the pidfile of a daemon that could
-// not remove it itself.
+// Stop sends SIGTERM to the running daemon, then SIGCONT, so that a
+// stopped daemon (SIGSTOP, Ctrl-Z) can act on it, as systemd does, and
+// waits until it has exited. If it is still running after timeout, Stop
+// sends SIGKILL and reports killed; a timeout of 0 sends SIGKILL right after
+// SIGTERM unless the daemon has exited already, and a negative one is
+// refused. It returns the daemon's pid; ErrNotRunning if there is no
+// pidfile; ErrDead, after removing the pidfile, if no process had locked
+// it. It removes the pidfile of a daemon that could not remove it itself.
 func Stop(cfg Config, timeout time.Duration) (pid int, killed bool, err error) {
-	if timeout <= 0 {
-		timeout = DefaultStopTimeout
+	if timeout < 0 {
+		return 0, false, fmt.Errorf("stop timeout %v is negative; give 0 to send SIGKILL right after SIGTERM", timeout)
 	}
 	p, err := openDaemon(cfg)
 	if errors.Is(err, ErrDead) {
@@ -61,6 +63,9 @@ func Stop(cfg Config, timeout time.Duration) (pid int, killed bool, err error) {
 	pid = p.pid
 	if err := p.signal(unix.SIGTERM); err != nil && !errors.Is(err, unix.ESRCH) {
 		return pid, false, fmt.Errorf("sending SIGTERM to pid %d: %w", pid, err)
+	}
+	if err := p.signal(unix.SIGCONT); err != nil && !errors.Is(err, unix.ESRCH) {
+		return pid, false, fmt.Errorf("sending SIGCONT to pid %d: %w", pid, err)
 	}
 	exited, err := p.wait(timeout)
 	if err != nil {
