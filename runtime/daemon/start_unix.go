@@ -21,14 +21,19 @@ import (
 // The messages to the launcher on the readiness pipe. The session leader
 // sends "STARTED pid" on a line of its own once it has started the daemon.
 // The daemon, or the session leader if it failed, then sends one message: a
-// word, the pid of the process that sends it, a space, and what the word
-// needs. A process that reports a failure exits, and the launcher waits
-// until it has, so that a failed Start leaves no process behind.
+// word, the pid of the process that sends it, a space, what the word needs,
+// and msgEnd. A process that reports a failure exits, and the launcher
+// waits until it has (the end of the pipe), so that a failed Start leaves
+// no process behind. After READY the launcher returns at once: a process
+// that the program's own init() started in a stage inherited the pipe
+// before the runtime could mark it close-on-exec, and may hold it open for
+// ever.
 const (
 	msgStarted = "STARTED" // then the daemon's pid
 	msgReady   = "READY"   // Init returned nil
 	msgRunning = "RUNNING" // then the pid of the daemon that holds the pidfile
 	msgError   = "ERROR"   // then errorPayload: the error that ended start-up
+	msgEnd     = "\x00"    // ends the last message
 )
 
 // Start detaches the service as a daemon and waits until it is ready.
@@ -88,7 +93,7 @@ func launch(cfg Config) (int, error) {
 			return 0, err
 		}
 	}
-	data, readErr := io.ReadAll(r)
+	data, readErr := readMessage(r)
 	if err := reap(pid); err != nil {
 		return 0, err
 	}
@@ -104,7 +109,34 @@ func launch(cfg Config) (int, error) {
 		return 0, fmt.Errorf("reading the daemon's readiness: %w", readErr)
 	}
 	_, msg := startedPID(string(data))
+	msg, ended := strings.CutSuffix(msg, msgEnd)
+	if ended && !strings.HasPrefix(msg, msgReady+" ") {
+		// The sender of a failure exits: wait for the end of the pipe, but
+		// not for a stray process that holds it too.
+		r.SetReadDeadline(time.Now().Add(killWait))
+		io.Copy(io.Discard, r)
+	}
 	return parseReadiness(cfg, msg)
+}
+
+// readMessage reads the readiness pipe up to the end of the last message,
+// or to the end of the pipe if no process sends one.
+func readMessage(r *os.File) ([]byte, error) {
+	var data []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.Read(buf)
+		data = append(data, buf[:n]...)
+		if strings.HasSuffix(string(data), msgEnd) {
+			return data, nil
+		}
+		if errors.Is(err, io.EOF) {
+			return data, nil
+		}
+		if err != nil {
+			return data, err
+		}
+	}
 }
 
 // startedPID takes the daemon's first line, which gives its pid, from msg.
@@ -229,7 +261,7 @@ func startDaemon(cfg Config) int {
 		pid, err = reexec(stageDaemon, cfg, ready, false)
 	}
 	if err != nil {
-		fmt.Fprintf(ready, "%s %d %s", msgError, os.Getpid(), errorPayload(fmt.Errorf("starting the daemon: %w", err)))
+		fmt.Fprintf(ready, "%s %d %s%s", msgError, os.Getpid(), errorPayload(fmt.Errorf("starting the daemon: %w", err)), msgEnd)
 		return 1
 	}
 	// Before this process exits, so that a launcher that gives up waiting
@@ -291,7 +323,7 @@ func runDaemon(cfg Config, svc hooks, ready *os.File) int {
 	// open until it has: the launcher reads until the end of the pipe, so it
 	// returns only once no process of the start is left.
 	report := func(word, payload string) {
-		fmt.Fprintf(ready, "%s %d %s", word, os.Getpid(), payload)
+		fmt.Fprintf(ready, "%s %d %s%s", word, os.Getpid(), strings.ReplaceAll(payload, msgEnd, ""), msgEnd)
 		if word == msgReady {
 			ready.Close()
 		}
