@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 
 	"golang.org/x/sys/unix"
 )
@@ -245,10 +244,11 @@ func redirectStdio(cfg Config) error {
 }
 
 // redirectOutput opens path for appending and puts standard output and
-// error on it. Unless path is /dev/null, the Go runtime's crash output
-// (panics, fatal errors) goes there too, even if the service later points
-// standard error elsewhere. Calling it again with the same path reopens the
-// file after logrotate has renamed it.
+// error on it, and with standard error the Go runtime's crash output
+// (panics, fatal errors). debug.SetCrashOutput is not used: the runtime
+// writes crash output to standard error as well as there, so the log got
+// every crash twice, interleaved. Calling it again with the same path
+// reopens the file after logrotate has renamed it.
 func redirectOutput(path string) error {
 	f, err := openStdio(path, os.O_WRONLY|os.O_APPEND)
 	if err != nil {
@@ -258,11 +258,6 @@ func redirectOutput(path string) error {
 	for _, fd := range []int{1, 2} {
 		if err := dupTo(int(f.Fd()), fd); err != nil {
 			return os.NewSyscallError("dup2", err)
-		}
-	}
-	if path != os.DevNull {
-		if err := debug.SetCrashOutput(f, debug.CrashOptions{}); err != nil {
-			return fmt.Errorf("crash output to %s: %w", path, err)
 		}
 	}
 	return nil
