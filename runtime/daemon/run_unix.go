@@ -117,19 +117,23 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 }
 
 // reload reopens the log file, so that logrotate can rename it, and calls
-// the service's Reload hook, between RELOADING=1 and READY=1.
-func (d *running) reload(ctx context.Context, svc hooks) {
+// the service's Reload hook, between RELOADING=1 and READY=1. It returns
+// what failed, a log file that could not be reopened included.
+func (d *running) reload(ctx context.Context, svc hooks) error {
 	d.notifier.Reloading()
 	defer d.notifier.Ready()
+	var reopenErr error
 	if d.detached && d.cfg.LogFile != "" {
-		if err := redirectOutput(d.cfg.LogFile); err != nil {
-			slog.Error("reopening the log file", "path", d.cfg.LogFile, "err", err)
+		if reopenErr = reopenLog(d.cfg); reopenErr != nil { // logging_unix.go
+			slog.Error("reload: " + reopenErr.Error())
 		}
 	}
 	if err := callHook(ctx, "reload", svc.Reload); err != nil {
 		slog.Error("reload failed", "err", err)
 		d.notifier.Status("reload failed: " + err.Error())
+		return errors.Join(reopenErr, err)
 	}
+	return reopenErr
 }
 
 // dispatchSignals cancels the service on SIGTERM and SIGINT and asks for a

@@ -328,6 +328,10 @@ func runDaemon(cfg Config, svc hooks, ready *os.File) int {
 			ready.Close()
 		}
 	}
+	if err := prepareLogDir(cfg); err != nil {
+		report(msgError, errorPayload(err))
+		return 1
+	}
 	if err := redirectStdio(cfg); err != nil {
 		report(msgError, errorPayload(err))
 		return 1
