@@ -187,3 +187,19 @@ func reopenLog(cfg Config) error {
 	}
 	return nil
 }
+
+// plantedInSticky reports whether st, the regular file at path, belongs
+// neither to this process's user nor to the owner of its directory, a
+// sticky one that others may write to (/tmp): a file anyone could have
+// created there for the daemon to write into, which the kernel's
+// fs.protected_regular refuses to open with O_CREAT as well.
+func plantedInSticky(path string, st *unix.Stat_t) bool {
+	if int(st.Uid) == os.Geteuid() {
+		return false
+	}
+	var dir unix.Stat_t
+	if unix.Stat(filepath.Dir(path), &dir) != nil {
+		return false
+	}
+	return dir.Mode&unix.S_ISVTX != 0 && dir.Mode&0o022 != 0 && st.Uid != dir.Uid
+}

@@ -177,7 +177,11 @@ func runningDaemon(cfg Config) (*os.File, int, error) {
 		pid, err = readPID(f)
 	}
 	if err == nil && holder != 0 && holder != pid {
-		err = fmt.Errorf("pidfile %s names pid %d, but pid %d holds its lock; refusing to trust it", path, pid, holder)
+		if sameProcessElsewhere(holder, pid) {
+			pid = holder // a daemon in a container, its pidfile seen from the host
+		} else {
+			err = fmt.Errorf("pidfile %s names pid %d, but pid %d holds its lock; refusing to trust it", path, pid, holder)
+		}
 	}
 	if err != nil && !errors.Is(err, ErrDead) {
 		if held, lerr := locked(f); lerr == nil && !held {

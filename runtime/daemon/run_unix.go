@@ -291,6 +291,8 @@ func openStdio(path string, flag int) (*os.File, error) {
 		err = fmt.Errorf("%s has %d hard links; refusing to write to a file that has another name", path, st.Nlink)
 	case st.Mode&unix.S_IFMT != unix.S_IFREG && st.Mode&unix.S_IFMT != unix.S_IFCHR:
 		err = fmt.Errorf("%s is not a regular file or a character device; refusing to use it", path)
+	case st.Mode&unix.S_IFMT == unix.S_IFREG && plantedInSticky(path, &st): // logging_unix.go
+		err = fmt.Errorf("%s belongs to uid %d in a sticky directory that others may write to; refusing to write to a file someone else may have put there", path, st.Uid)
 	default:
 		// Blocking again, as standard I/O is expected to be.
 		_, err = unix.FcntlInt(f.Fd(), unix.F_SETFL, flag&^unix.O_NONBLOCK)

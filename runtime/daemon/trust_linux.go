@@ -42,3 +42,21 @@ func identify(pid int) (id processIdentity, ok bool) {
 		id.exe != "" && strings.TrimSuffix(id.exe, " (deleted)") == strings.TrimSuffix(self, " (deleted)")
 	return id, true
 }
+
+// sameProcessElsewhere reports whether holder, a pid in this namespace, is
+// the process that its own, inner pid namespace calls pid: a daemon in a
+// container wrote its pid there to the pidfile (NSpid lists the pid in each
+// namespace, outermost first).
+func sameProcessElsewhere(holder, pid int) bool {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", holder))
+	if err != nil {
+		return false
+	}
+	for line := range strings.Lines(string(status)) {
+		if v, found := strings.CutPrefix(line, "NSpid:"); found {
+			f := strings.Fields(v)
+			return len(f) > 1 && f[len(f)-1] == strconv.Itoa(pid)
+		}
+	}
+	return false
+}

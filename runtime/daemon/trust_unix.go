@@ -3,6 +3,7 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -65,3 +66,8 @@ type processIdentity struct {
 	exeKnown bool   // whether its program could be compared with this one
 	sameExe  bool   // whether it runs this program
 }
+
+// errOtherNamespace: the kernel names no process for the pidfile's lock
+// because its holder is outside this pid namespace, as a daemon on the host
+// is for a command run in a container.
+var errOtherNamespace = errors.New("the process that holds the lock is in another pid namespace (a container's host, or another container), where this command can neither see nor signal it; run the command there")
