@@ -151,7 +151,7 @@ func (o Options) Validate() error {
 			return err
 		}
 	}
-	return nil
+	return o.checkLimits() // limits.go
 }
 
 // checkListen checks an address for ListenStream=: a port, an IP literal
