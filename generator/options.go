@@ -159,6 +159,9 @@ func (o Options) Validate() error {
 			return err
 		}
 	}
+	if err := o.checkLimits(); err != nil { // limits.go
+		return err
+	}
 	return o.checkUnitSettings()
 }
 

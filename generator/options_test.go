@@ -92,7 +92,7 @@ func TestValidate(t *testing.T) {
 
 		{name: "user name", in: "daemon", opts: with(func(o *Options) { o.User = "daemon" })},
 		{name: "user starting with underscore", in: "_svc", opts: with(func(o *Options) { o.User = "_svc" })},
-		{name: "numeric user", in: "1000", opts: with(func(o *Options) { o.User = "1000" })},
+		{name: "numeric user", in: "1000", opts: with(func(o *Options) { o.User, o.Group = "1000", "1000" })},
 		{name: "numeric group", in: "0", opts: with(func(o *Options) { o.Group = "0" })},
 		{name: "user uppercase", in: "Daemon", opts: with(func(o *Options) { o.User = "Daemon" }), want: `invalid user "Daemon"`},
 		{name: "user with colon", in: "a:b", opts: with(func(o *Options) { o.User = "a:b" }), want: `invalid user "a:b"`},

@@ -167,6 +167,9 @@ func Render(opts Options) ([]File, error) {
 		return nil, err
 	}
 	files = append(files, platformUnits...)
+	if files, err = appendLogrotate(files, opts); err != nil { // logrotate.go
+		return nil, err
+	}
 
 	// The manifest lists every other file, so it is rendered last.
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })

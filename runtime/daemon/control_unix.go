@@ -22,7 +22,7 @@ func Status(cfg Config) (pid int, err error) {
 	if err := cfg.check(); err != nil {
 		return 0, err
 	}
-	return lockHolder(cfg.PIDFile)
+	return lockHolder(cfg)
 }
 
 // Reload asks the running daemon to reopen its log file and call the
@@ -53,19 +53,21 @@ func reload(cfg Config, timeout time.Duration) (pid int, waited bool, err error)
 	return p.pid, false, nil
 }
 
-// Stop sends SIGTERM to the running daemon and waits until it has exited. If
-// it is still running after timeout (DefaultStopTimeout if timeout is 0 or
-// less), Stop sends SIGKILL and reports killed. It returns the daemon's pid;
-// ErrNotRunning if there is no pidfile; ErrDead, after removing the pidfile,
-// if no process had locked it. It removes the pidfile of a daemon that could
-// not remove it itself.
+// Stop sends SIGTERM to the running daemon, then SIGCONT, so that a
+// stopped daemon (SIGSTOP, Ctrl-Z) can act on it, as systemd does, and
+// waits until it has exited. If it is still running after timeout, Stop
+// sends SIGKILL and reports killed; a timeout of 0 sends SIGKILL right after
+// SIGTERM unless the daemon has exited already, and a negative one is
+// refused. It returns the daemon's pid; ErrNotRunning if there is no
+// pidfile; ErrDead, after removing the pidfile, if no process had locked
+// it. It removes the pidfile of a daemon that could not remove it itself.
 func Stop(cfg Config, timeout time.Duration) (pid int, killed bool, err error) {
-	if timeout <= 0 {
-		timeout = DefaultStopTimeout
+	if timeout < 0 {
+		return 0, false, fmt.Errorf("stop timeout %v is negative; give 0 to send SIGKILL right after SIGTERM", timeout)
 	}
 	p, err := openDaemon(cfg)
 	if errors.Is(err, ErrDead) {
-		return 0, false, errors.Join(err, removeStalePIDFile(cfg.PIDFile))
+		return 0, false, errors.Join(err, removeStalePIDFile(cfg))
 	}
 	if err != nil {
 		return 0, false, err
@@ -74,6 +76,9 @@ func Stop(cfg Config, timeout time.Duration) (pid int, killed bool, err error) {
 	pid = p.pid
 	if err := p.signal(unix.SIGTERM); err != nil && !errors.Is(err, unix.ESRCH) {
 		return pid, false, fmt.Errorf("sending SIGTERM to pid %d: %w", pid, err)
+	}
+	if err := p.signal(unix.SIGCONT); err != nil && !errors.Is(err, unix.ESRCH) {
+		return pid, false, fmt.Errorf("sending SIGCONT to pid %d: %w", pid, err)
 	}
 	exited, err := p.wait(timeout)
 	if err != nil {
@@ -93,7 +98,7 @@ func Stop(cfg Config, timeout time.Duration) (pid int, killed bool, err error) {
 	}
 	// A daemon that dropped privileges may not be allowed to remove its own
 	// pidfile; the caller of Stop usually is, and no one else needs it.
-	removeStalePIDFile(cfg.PIDFile)
+	removeStalePIDFile(cfg)
 	return pid, killed, nil
 }
 
@@ -105,7 +110,7 @@ func openDaemon(cfg Config) (*process, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	f, pid, err := runningDaemon(cfg.PIDFile)
+	f, pid, err := runningDaemon(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -35,17 +35,6 @@ func (h *harness) runInBackground(env ...string) *exec.Cmd {
 	return cmd
 }
 
-// release lets a hook that waits (init or reload "wait") return.
-func (h *harness) release() {
-	h.t.Helper()
-	f, err := os.OpenFile(h.fifo+".go", os.O_WRONLY, 0)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer f.Close()
-	fmt.Fprintln(f, "go")
-}
-
 // TestReloadSquattedControlSocket: abstract socket names have no owner and
 // no permissions, and pids are handed out in order, so any local user can
 // bind @gendaemon/NAME/PID before the daemon that will get PID does. The
@@ -83,7 +72,7 @@ func TestReloadSquattedControlSocket(t *testing.T) {
 	t.Cleanup(func() { endProcess(t, squatter.Process.Pid) })
 	sock.Close()
 
-	h.release()
+	h.release("go")
 	h.waitEvent("init")
 	out, errOut, code := h.runMain("reload", "--pid", strconv.Itoa(pid))
 	if code != 0 {

@@ -72,7 +72,9 @@ func TestMain(m *testing.M) {
 // launcher is the program's main for the start tests.
 func launcher() int {
 	for _, name := range strings.Split(os.Getenv(ignoreEnv), ",") {
-		if name != "" {
+		if n, err := strconv.Atoi(name); err == nil {
+			ignoreRaw(unix.Signal(n)) // the runtime's own, which signal.Ignore leaves
+		} else if name != "" {
 			signal.Ignore(unix.SignalNum(name))
 		}
 	}
@@ -98,6 +100,10 @@ func launcher() int {
 // lock, in a process of its own, as POSIX record locks need.
 func locker() int {
 	f, err := os.OpenFile(os.Getenv(lockEnv), os.O_RDWR, 0)
+	if errors.Is(err, os.ErrPermission) {
+		// A stranger who may only read the file: enough for flock(2).
+		f, err = os.Open(os.Getenv(lockEnv))
+	}
 	if err == nil {
 		err = daemon.LockAsDaemon(f)
 	}
@@ -189,10 +195,46 @@ func testService() daemon.Service {
 				return errors.New("init says no")
 			case "panic":
 				panic("init panics")
+			case "child-fail", "child-panic":
+				// A child that outlives Init unless the runtime ends it.
+				child := exec.Command("sleep", "1000")
+				if err := child.Start(); err != nil {
+					return err
+				}
+				report("child " + strconv.Itoa(child.Process.Pid))
+				if os.Getenv(initEnv) == "child-panic" {
+					panic("init panics")
+				}
+				return errors.New("init says no")
+			case "orphans":
+				// Orphans for process 1 to reap, from a shell whose own
+				// status the service waits for with os/exec.
+				err := exec.Command("sh", "-c", "sleep 1000 & sleep 1000 & exit 3").Run()
+				var exit *exec.ExitError
+				if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+					return fmt.Errorf("the shell's status was taken: %v, want exit status 3", err)
+				}
+				report("pid " + strconv.Itoa(os.Getpid()))
+			case "until-stopped":
+				// Init that ends when stopped, and returns nil even so.
+				report("init waiting")
+				<-ctx.Done()
+				return nil
 			case "wait":
 				report("init waiting")
-				if err := waitForTest(); err != nil {
+				// The test answers on the same FIFO once it has checked that
+				// the launcher is still waiting.
+				f, err := os.Open(os.Getenv(eventsEnv) + ".go")
+				if err != nil {
 					return err
+				}
+				defer f.Close()
+				line, err := bufio.NewReader(f).ReadString('\n')
+				if err != nil {
+					return err
+				}
+				if line == "fail\n" {
+					return errors.New("init says no")
 				}
 			}
 			report("init")
@@ -310,7 +352,8 @@ func newHarness(t *testing.T) *harness {
 func (h *harness) pidFile() string { return h.config["PIDFile"] }
 
 func (h *harness) daemonConfig() daemon.Config {
-	return daemon.Config{Name: "testd", PIDFile: h.pidFile()}
+	// The user is part of what makes a lock the daemon's.
+	return daemon.Config{Name: "testd", PIDFile: h.pidFile(), User: h.config["User"]}
 }
 
 // command returns an unstarted launcher with the harness's configuration.

@@ -4,10 +4,13 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -101,4 +104,102 @@ func syslogPriority(l slog.Level) int {
 	default:
 		return 7 // LOG_DEBUG
 	}
+}
+
+// logDirMode is the mode of a log directory the daemon creates, as
+// systemd's LogsDirectoryMode= defaults to.
+const logDirMode = 0o755
+
+// prepareLogDir makes sure that a daemon that switches to cfg.User can
+// create its log file again after logrotate has renamed it. A missing
+// directory is created and given to the user, as systemd's LogsDirectory=
+// does; an existing one the user cannot write to is refused at start,
+// which is where someone is watching, not at the first rotation. A log
+// file that is not a regular file (a console) is never recreated.
+func prepareLogDir(cfg Config) error {
+	if cfg.LogFile == "" || cfg.User == "" || os.Geteuid() != 0 {
+		return nil
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(cfg.LogFile, &st); err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil
+	}
+	creds, err := lookupCredentials(cfg.User, cfg.Group)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(cfg.LogFile)
+	err = unix.Stat(dir, &st)
+	if errors.Is(err, unix.ENOENT) {
+		return makeLogDir(dir, creds)
+	}
+	if err != nil {
+		return &os.PathError{Op: "stat", Path: dir, Err: err}
+	}
+	if !writableBy(&st, creds) {
+		return fmt.Errorf("log directory %s is not writable by user %s, so the daemon could not create %s again after logrotate; give the directory to the user (chown %s %s), or name a directory that does not exist yet, which start creates for the user",
+			dir, cfg.User, filepath.Base(cfg.LogFile), cfg.User, dir)
+	}
+	return nil
+}
+
+// makeLogDir creates dir, whose parent must exist, and gives it to creds.
+func makeLogDir(dir string, creds *credentials) error {
+	if err := unix.Mkdir(dir, logDirMode); err != nil && !errors.Is(err, unix.EEXIST) {
+		return &os.PathError{Op: "mkdir", Path: dir, Err: err}
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	defer unix.Close(fd)
+	uid := creds.uid
+	if uid < 0 {
+		uid = 0
+	}
+	if err := unix.Fchown(fd, uid, creds.gid); err != nil {
+		return &os.PathError{Op: "chown", Path: dir, Err: err}
+	}
+	if err := unix.Fchmod(fd, logDirMode); err != nil {
+		return &os.PathError{Op: "chmod", Path: dir, Err: err}
+	}
+	return nil
+}
+
+// writableBy reports whether creds may create files in the directory st,
+// by its mode bits.
+func writableBy(st *unix.Stat_t, creds *credentials) bool {
+	switch {
+	case creds.uid >= 0 && int(st.Uid) == creds.uid:
+		return st.Mode&0o200 != 0
+	case slices.Contains(creds.groups, int(st.Gid)):
+		return st.Mode&0o020 != 0
+	default:
+		return st.Mode&0o002 != 0
+	}
+}
+
+// reopenLog reopens the log file of a detached daemon, after logrotate has
+// renamed it, and returns why it could not, so that reload reports it.
+func reopenLog(cfg Config) error {
+	if err := redirectOutput(cfg.LogFile); err != nil {
+		return fmt.Errorf("reopening the log file %s: %w; logging goes on into the old file", cfg.LogFile, err)
+	}
+	return nil
+}
+
+// plantedInSticky reports whether st, the regular file at path, belongs
+// neither to this process's user nor to the owner of its directory, a
+// sticky one that others may write to (/tmp): a file anyone could have
+// created there for the daemon to write into, which the kernel's
+// fs.protected_regular refuses to open with O_CREAT as well.
+func plantedInSticky(path string, st *unix.Stat_t) bool {
+	if int(st.Uid) == os.Geteuid() {
+		return false
+	}
+	var dir unix.Stat_t
+	if unix.Stat(filepath.Dir(path), &dir) != nil {
+		return false
+	}
+	return dir.Mode&unix.S_ISVTX != 0 && dir.Mode&0o022 != 0 && st.Uid != dir.Uid
 }

@@ -28,14 +28,16 @@ type pidFile struct {
 	path string
 }
 
-// createPIDFile writes this process's pid to path and locks it. The pid is
+// createPIDFile writes this process's pid to cfg.PIDFile and locks it. The pid is
 // written to an already locked file, unnamed where the platform allows,
 // that is then linked at path, so
 // nobody ever sees the path without a lock or with a partial pid, and two
 // daemons racing for one path cannot both win. A stale pidfile, one that
-// nobody has locked, is replaced. If a running daemon holds path, it returns
-// that daemon's pid and an error wrapping ErrAlreadyRunning.
-func createPIDFile(path string) (*pidFile, int, error) {
+// no daemon has locked (trust_unix.go), is replaced. If a running daemon
+// holds path, it returns that daemon's pid and an error wrapping
+// ErrAlreadyRunning.
+func createPIDFile(cfg Config) (*pidFile, int, error) {
+	path := cfg.PIDFile
 	f, tmpName, err := lockedTempFile(filepath.Dir(path))
 	if err != nil {
 		return nil, 0, fmt.Errorf("pidfile %s: %w", path, err)
@@ -48,6 +50,9 @@ func createPIDFile(path string) (*pidFile, int, error) {
 		return nil, pid, err
 	}
 	if _, err := fmt.Fprintf(f, "%d\n", os.Getpid()); err != nil {
+		return fail(0, fmt.Errorf("pidfile %s: %w", path, err))
+	}
+	if err := holdStartingLock(f); err != nil {
 		return fail(0, fmt.Errorf("pidfile %s: %w", path, err))
 	}
 	// Each pass either links the file or removes a stale pidfile; a path that
@@ -63,12 +68,12 @@ func createPIDFile(path string) (*pidFile, int, error) {
 		if !errors.Is(err, unix.EEXIST) {
 			return fail(0, fmt.Errorf("pidfile %s: %w", path, err))
 		}
-		pid, err := lockHolder(path)
+		pid, err := settledLockHolder(cfg)
 		switch {
 		case err == nil:
 			return fail(pid, fmt.Errorf("%w (pid %d, pidfile %s)", ErrAlreadyRunning, pid, path))
 		case errors.Is(err, ErrDead):
-			if err := removeStalePIDFile(path); err != nil {
+			if err := removeStalePIDFile(cfg); err != nil {
 				return fail(0, err)
 			}
 		case errors.Is(err, ErrNotRunning):
@@ -78,6 +83,13 @@ func createPIDFile(path string) (*pidFile, int, error) {
 		}
 	}
 	return fail(0, fmt.Errorf("pidfile %s keeps changing; is another program writing it?", path))
+}
+
+// started releases the starting lock (startup_unix.go): the daemon runs.
+func (p *pidFile) started() {
+	if p.f != nil {
+		releaseStartingLock(p.f)
+	}
 }
 
 // remove deletes the pidfile if path still names it, then releases the
@@ -135,16 +147,18 @@ func readPID(f *os.File) (int, error) {
 	return pid, nil
 }
 
-// runningDaemon opens the pidfile at path and returns it with the pid of the
-// daemon that holds its lock. The caller closes the file; while it is open,
+// runningDaemon opens the pidfile cfg.PIDFile and returns it with the pid of
+// the daemon that holds its lock. The caller closes the file; while it is open,
 // the caller can call locked again to learn whether that daemon still runs.
 // It returns ErrNotRunning without a pidfile and ErrDead with an unlocked one.
 //
 // Any user who can read a pidfile can lock it, so a lock alone does not make
 // the pid in the file the daemon's: the pid must be the lock's holder, as
-// the platform reports it (lockOwner). A lock that went away meanwhile is
-// ErrDead, as if it had never been seen.
-func runningDaemon(path string) (*os.File, int, error) {
+// the platform reports it (lockOwner), and a process that could be the
+// daemon (foreignHolder); a lock held by another is ErrDead. A lock that
+// went away meanwhile is ErrDead, as if it had never been seen.
+func runningDaemon(cfg Config) (*os.File, int, error) {
+	path := cfg.PIDFile
 	if path == "" {
 		return nil, 0, ErrNoPIDFile
 	}
@@ -153,12 +167,21 @@ func runningDaemon(path string) (*os.File, int, error) {
 		return nil, 0, err
 	}
 	holder, err := lockOwner(f)
+	if err == nil && holder != 0 {
+		if reason := foreignHolder(f, holder, configuredUID(cfg)); reason != nil {
+			err = fmt.Errorf("%w (%v)", ErrDead, reason)
+		}
+	}
 	var pid int
 	if err == nil {
 		pid, err = readPID(f)
 	}
 	if err == nil && holder != 0 && holder != pid {
-		err = fmt.Errorf("pidfile %s names pid %d, but pid %d holds its lock; refusing to trust it", path, pid, holder)
+		if sameProcessElsewhere(holder, pid) {
+			pid = holder // a daemon in a container, its pidfile seen from the host
+		} else {
+			err = fmt.Errorf("pidfile %s names pid %d, but pid %d holds its lock; refusing to trust it", path, pid, holder)
+		}
 	}
 	if err != nil && !errors.Is(err, ErrDead) {
 		if held, lerr := locked(f); lerr == nil && !held {
@@ -172,9 +195,9 @@ func runningDaemon(path string) (*os.File, int, error) {
 	return f, pid, nil
 }
 
-// lockHolder returns the pid of the daemon holding the pidfile at path.
-func lockHolder(path string) (int, error) {
-	f, pid, err := runningDaemon(path)
+// lockHolder returns the pid of the daemon holding the pidfile cfg.PIDFile.
+func lockHolder(cfg Config) (int, error) {
+	f, pid, err := runningDaemon(cfg)
 	if err != nil {
 		return 0, err
 	}
@@ -182,16 +205,18 @@ func lockHolder(path string) (int, error) {
 	return pid, nil
 }
 
-// removeStalePIDFile removes the pidfile at path unless a daemon holds it,
-// and never the pidfile of a daemon that has just started in its place. An
-// empty path, no pidfile, is nothing to remove.
+// removeStalePIDFile removes the pidfile cfg.PIDFile unless a daemon holds
+// it, and never the pidfile of a daemon that has just started in its place.
+// A lock held by a process that cannot be the daemon (foreignHolder) does
+// not keep the file. An empty path, no pidfile, is nothing to remove.
 //
 // A daemon locks its pidfile before the file gets its name, so a file found
 // unlocked at path stays unlocked. Removers serialise on a lock of their own
 // (lockForRemoval), which no reader mistakes for a daemon's, and unlink path
 // only while it still names the file they locked: the inode is checked again
 // after the lock is taken.
-func removeStalePIDFile(path string) error {
+func removeStalePIDFile(cfg Config) error {
+	path := cfg.PIDFile
 	if path == "" {
 		return nil // no pidfile configured
 	}
@@ -203,7 +228,7 @@ func removeStalePIDFile(path string) error {
 		return err
 	}
 	defer f.Close()
-	if held, err := locked(f); err != nil || held {
+	if held, err := heldByDaemon(f, cfg); err != nil || held {
 		return err
 	}
 	if err := lockForRemoval(f); err != nil {
@@ -215,6 +240,21 @@ func removeStalePIDFile(path string) error {
 		}
 	}
 	return nil
+}
+
+// heldByDaemon reports whether a process that could be the daemon holds
+// the lock on f.
+func heldByDaemon(f *os.File, cfg Config) (bool, error) {
+	holder, err := lockOwner(f)
+	switch {
+	case errors.Is(err, ErrDead):
+		return false, nil
+	case err != nil:
+		return false, err
+	case holder == 0:
+		return true, nil // nobody to check: a lock is a daemon
+	}
+	return foreignHolder(f, holder, configuredUID(cfg)) == nil, nil
 }
 
 // lockForRemoval takes the removers' lock on f (tryRemovalLock). Removers

@@ -23,6 +23,13 @@ import (
 func lockedTempFile(dir string) (*os.File, string, error) {
 	name := ""
 	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, pidFileMode)
+	if err == nil && unix.Access("/proc/self/fd", unix.F_OK) != nil {
+		// Without /proc (a chroot, a container without it) an unnamed
+		// file cannot be linked (linkAt): use a named one, as the
+		// fallback below does.
+		unix.Close(fd)
+		err = unix.EOPNOTSUPP
+	}
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EROFS) {
 			return nil, "", &os.PathError{Op: "create", Path: dir, Err: err}
@@ -111,12 +118,14 @@ func flockHolder(f *os.File) (int, error) {
 	for line := range strings.Lines(string(locks)) {
 		fields := strings.Fields(line)
 		if len(fields) >= 6 && fields[1] == "FLOCK" && fields[3] == "WRITE" && fields[5] == id {
-			if pid, err := strconv.Atoi(fields[4]); err == nil {
+			if pid, err := strconv.Atoi(fields[4]); err == nil && pid > 0 {
 				return pid, nil
 			}
 		}
 	}
-	return 0, fmt.Errorf("pidfile %s: no exclusive lock on it in /proc/locks", f.Name())
+	// /proc/locks leaves out the locks of processes this pid namespace
+	// cannot see.
+	return 0, fmt.Errorf("pidfile %s is locked, but /proc/locks lists no holder: %w", f.Name(), errOtherNamespace)
 }
 
 // mountDevice returns the device numbers of the file system f is on, as

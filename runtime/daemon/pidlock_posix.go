@@ -72,8 +72,9 @@ func lockOwner(f *os.File) (int, error) {
 		return 0, ErrDead
 	}
 	if lk.Pid <= 0 {
-		// An open file description lock (Linux) names no process.
-		return 0, fmt.Errorf("pidfile %s is locked by a lock that names no process; refusing to trust it", f.Name())
+		// An open file description lock (Linux) names no process, and
+		// neither does one held outside this pid namespace.
+		return 0, fmt.Errorf("pidfile %s is locked by a lock that names no process (an open file description lock, or %v); refusing to trust it", f.Name(), errOtherNamespace)
 	}
 	return int(lk.Pid), nil
 }

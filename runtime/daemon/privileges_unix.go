@@ -4,6 +4,7 @@ package daemon
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"syscall"
 )
@@ -68,7 +69,8 @@ func (c *credentials) apply() error {
 		if (c.uid < 0 || c.uid == euid) && c.gid == os.Getegid() {
 			return nil
 		}
-		return fmt.Errorf("switching to user %q, group %q: not running as root", c.user, c.group)
+		// A permission error, which the command line reports with status 4.
+		return fmt.Errorf("switching to user %q, group %q: not running as root: %w", c.user, c.group, fs.ErrPermission)
 	}
 	if err := syscall.Setgroups(c.groups); err != nil {
 		return fmt.Errorf("setgroups %v: %w", c.groups, err)

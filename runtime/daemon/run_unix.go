@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 
 	"golang.org/x/sys/unix"
 )
@@ -38,6 +37,13 @@ const logFileMode = 0o640
 func Run(cfg Config, svc Service) error {
 	if err := cfg.check(); err != nil {
 		return err
+	}
+	if os.Getpid() == 1 { // a container's entry point: reaper_unix.go
+		status, err := runAsInit()
+		if err != nil {
+			return err
+		}
+		os.Exit(status)
 	}
 	activated, err := ListenFDs()
 	if err != nil {
@@ -76,14 +82,14 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 	reloads := make(chan reloadRequest, 1)
 	go d.dispatchSignals(ctx, signals, cancel, reloads)
 
-	stop, err := setUp(d.cfg, d.detached)
+	stop, ready, err := setUp(d.cfg, d.detached)
 	if err != nil {
 		started(runningPID(err), err)
 		return err
 	}
 	defer stop()
 
-	if err := callHook(ctx, "init", svc.Init); err != nil {
+	if err := d.initialize(ctx, svc, stop, ready); err != nil { // startup_unix.go
 		stop() // before start returns, no pidfile may be left
 		d.notifier.Status(firstLine(err.Error()))
 		slog.Error("start-up failed", "err", err)
@@ -137,10 +143,7 @@ func (d *running) reload(ctx context.Context, svc hooks) error {
 	defer d.notifier.Ready()
 	var reopenErr error
 	if d.detached && d.cfg.LogFile != "" {
-		if err := redirectOutput(d.cfg.LogFile); err != nil {
-			slog.Error("reopening the log file", "path", d.cfg.LogFile, "err", err)
-			reopenErr = fmt.Errorf("reopening the log file %s: %w", d.cfg.LogFile, err)
-		}
+		reopenErr = reopenLog(d.cfg) // logging_unix.go
 	}
 	hookErr := callHook(ctx, "reload", svc.Reload)
 	err := errors.Join(reopenErr, hookErr)
@@ -180,39 +183,40 @@ func (d *running) dispatchSignals(ctx context.Context, signals <-chan os.Signal,
 // setUp sets the umask and working directory, takes the pidfile and drops
 // privileges, in daemon(7)'s order. A detached daemon's log file is given to
 // the user it switches to, so that it can reopen the file after logrotate.
-// stop releases what setUp took; calling it again does nothing.
-func setUp(cfg Config, detached bool) (stop func(), err error) {
+// stop releases what setUp took; calling it again does nothing. ready says
+// that the daemon has started (startup_unix.go).
+func setUp(cfg Config, detached bool) (stop, ready func(), err error) {
 	unix.Umask(cfg.Umask)
 	dir := cfg.WorkDir
 	if dir == "" {
 		dir = "/"
 	}
 	if err := os.Chdir(dir); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	creds, err := lookupCredentials(cfg.User, cfg.Group)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	stop = func() {}
+	stop, ready = func() {}, func() {}
 	if cfg.PIDFile != "" {
-		p, pid, err := createPIDFile(cfg.PIDFile)
+		p, pid, err := createPIDFile(cfg)
 		if err != nil {
-			return nil, &runningError{pid: pid, err: err}
+			return nil, nil, &runningError{pid: pid, err: err}
 		}
-		stop = p.remove
+		stop, ready = p.remove, p.started
 	}
 	if creds != nil && detached && cfg.LogFile != "" && os.Geteuid() == 0 {
 		if err := giveLogFile(creds); err != nil {
 			stop()
-			return nil, fmt.Errorf("giving %s to user %q: %w", cfg.LogFile, cfg.User, err)
+			return nil, nil, fmt.Errorf("giving %s to user %q: %w", cfg.LogFile, cfg.User, err)
 		}
 	}
 	if err := creds.apply(); err != nil {
 		stop()
-		return nil, err
+		return nil, nil, err
 	}
-	return stop, nil
+	return stop, ready, nil
 }
 
 // giveLogFile gives the log file on standard output to the user the daemon
@@ -267,10 +271,11 @@ func redirectStdio(cfg Config) error {
 }
 
 // redirectOutput opens path for appending and puts standard output and
-// error on it. Unless path is /dev/null, the Go runtime's crash output
-// (panics, fatal errors) goes there too, even if the service later points
-// standard error elsewhere. Calling it again with the same path reopens the
-// file after logrotate has renamed it.
+// error on it, and with standard error the Go runtime's crash output
+// (panics, fatal errors). debug.SetCrashOutput is not used: the runtime
+// writes crash output to standard error as well as there, so the log got
+// every crash twice, interleaved. Calling it again with the same path
+// reopens the file after logrotate has renamed it.
 func redirectOutput(path string) error {
 	f, err := openStdio(path, os.O_WRONLY|os.O_APPEND)
 	if err != nil {
@@ -280,11 +285,6 @@ func redirectOutput(path string) error {
 	for _, fd := range []int{1, 2} {
 		if err := dupTo(int(f.Fd()), fd); err != nil {
 			return os.NewSyscallError("dup2", err)
-		}
-	}
-	if path != os.DevNull {
-		if err := debug.SetCrashOutput(f, debug.CrashOptions{}); err != nil {
-			return fmt.Errorf("crash output to %s: %w", path, err)
 		}
 	}
 	return nil
@@ -314,6 +314,8 @@ func openStdio(path string, flag int) (*os.File, error) {
 		err = fmt.Errorf("%s has %d hard links; refusing to write to a file that has another name", path, st.Nlink)
 	case st.Mode&unix.S_IFMT != unix.S_IFREG && st.Mode&unix.S_IFMT != unix.S_IFCHR:
 		err = fmt.Errorf("%s is not a regular file or a character device; refusing to use it", path)
+	case st.Mode&unix.S_IFMT == unix.S_IFREG && plantedInSticky(path, &st): // logging_unix.go
+		err = fmt.Errorf("%s belongs to uid %d in a sticky directory that others may write to; refusing to write to a file someone else may have put there", path, st.Uid)
 	default:
 		// Blocking again, as standard I/O is expected to be.
 		_, err = unix.FcntlInt(f.Fd(), unix.F_SETFL, flag&^unix.O_NONBLOCK)

@@ -1,4 +1,4 @@
-//go:build unix && !(linux && !gendaemon_portable)
+//go:build unix && !linux
 
 package daemon
 

@@ -21,14 +21,19 @@ import (
 // The messages to the launcher on the readiness pipe. The session leader
 // sends "STARTED pid" on a line of its own once it has started the daemon.
 // The daemon, or the session leader if it failed, then sends one message: a
-// word, the pid of the process that sends it, a space, and what the word
-// needs. A process that reports a failure exits, and the launcher waits
-// until it has, so that a failed Start leaves no process behind.
+// word, the pid of the process that sends it, a space, what the word needs,
+// and msgEnd. A process that reports a failure exits, and the launcher
+// waits until it has (the end of the pipe), so that a failed Start leaves
+// no process behind. After READY the launcher returns at once: a process
+// that the program's own init() started in a stage inherited the pipe
+// before the runtime could mark it close-on-exec, and may hold it open for
+// ever.
 const (
 	msgStarted = "STARTED" // then the daemon's pid
 	msgReady   = "READY"   // Init returned nil
 	msgRunning = "RUNNING" // then the pid of the daemon that holds the pidfile
 	msgError   = "ERROR"   // then errorPayload: the error that ended start-up
+	msgEnd     = "\x00"    // ends the last message
 )
 
 // Start detaches the service as a daemon and waits until it is ready.
@@ -58,7 +63,7 @@ func Start(cfg Config, svc Service) (pid int, err error) {
 	case stageDaemon:
 		os.Exit(runDaemon(cfg, hooksOf(svc), os.NewFile(readyFD, "gendaemon-ready")))
 	}
-	if pid, err := lockHolder(cfg.PIDFile); err == nil {
+	if pid, err := settledLockHolder(cfg); err == nil {
 		return pid, fmt.Errorf("%w (pid %d)", ErrAlreadyRunning, pid)
 	}
 	return launch(cfg)
@@ -91,7 +96,7 @@ func launch(cfg Config) (int, error) {
 			return 0, err
 		}
 	}
-	data, readErr := io.ReadAll(r)
+	data, readErr := readMessage(r)
 	if err := reap(pid); err != nil {
 		return 0, err
 	}
@@ -107,7 +112,45 @@ func launch(cfg Config) (int, error) {
 		return 0, fmt.Errorf("reading the daemon's readiness: %w", readErr)
 	}
 	_, msg := startedPID(string(data))
+	msg, ended := strings.CutSuffix(msg, msgEnd)
+	if ended {
+		// The sender of a failure exits, and a ready daemon closes the
+		// pipe: wait for the end of the pipe, so that no process of the
+		// start holds it when Start returns, but not long for a stray
+		// process that holds it too.
+		wait := killWait
+		if strings.HasPrefix(msg, msgReady+" ") {
+			wait = readyCloseWait
+		}
+		r.SetReadDeadline(time.Now().Add(wait))
+		io.Copy(io.Discard, r)
+	}
 	return parseReadiness(cfg, msg)
+}
+
+// readyCloseWait bounds the wait, after READY, for the daemon to close the
+// readiness pipe, which it does at once: only a process that inherited the
+// pipe before the runtime could protect it holds it longer.
+const readyCloseWait = time.Second
+
+// readMessage reads the readiness pipe up to the end of the last message,
+// or to the end of the pipe if no process sends one.
+func readMessage(r *os.File) ([]byte, error) {
+	var data []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.Read(buf)
+		data = append(data, buf[:n]...)
+		if strings.HasSuffix(string(data), msgEnd) {
+			return data, nil
+		}
+		if errors.Is(err, io.EOF) {
+			return data, nil
+		}
+		if err != nil {
+			return data, err
+		}
+	}
 }
 
 // startedPID takes the daemon's first line, which gives its pid, from msg.
@@ -141,7 +184,7 @@ func abandonStart(cfg Config, session, daemon int) error {
 	}
 	if !exited {
 		// Where a process can only be waited for by its pidfile's lock.
-		if f, pid, err := runningDaemon(cfg.PIDFile); err == nil {
+		if f, pid, err := runningDaemon(cfg); err == nil {
 			if q, err := openProcess(pid, f); err == nil {
 				q.wait(killWait)
 				q.close()
@@ -149,7 +192,7 @@ func abandonStart(cfg Config, session, daemon int) error {
 			f.Close()
 		}
 	}
-	removeStalePIDFile(cfg.PIDFile)
+	removeStalePIDFile(cfg)
 	if daemon > 0 {
 		return fmt.Errorf("the daemon (pid %d) was not ready within %v, so it was killed; raise the start timeout if its start-up takes that long", daemon, cfg.StartTimeout)
 	}
@@ -173,12 +216,12 @@ func parseReadiness(cfg Config, msg string) (int, error) {
 	case msgError:
 		// A daemon that dropped privileges may not have been allowed to
 		// remove its pidfile; the launcher usually is.
-		removeStalePIDFile(cfg.PIDFile)
+		removeStalePIDFile(cfg)
 		return 0, parseErrorPayload(payload)
 	}
 	// A crash in Init that was not a panic, or a signal. The pidfile, if
 	// any, is no longer locked.
-	removeStalePIDFile(cfg.PIDFile)
+	removeStalePIDFile(cfg)
 	where := "its standard error went to " + stdioPath(cfg)
 	if cfg.LogFile != "" {
 		where = "see " + cfg.LogFile
@@ -232,7 +275,7 @@ func startDaemon(cfg Config) int {
 		pid, err = reexec(stageDaemon, cfg, ready, false)
 	}
 	if err != nil {
-		fmt.Fprintf(ready, "%s %d %s", msgError, os.Getpid(), errorPayload(fmt.Errorf("starting the daemon: %w", err)))
+		fmt.Fprintf(ready, "%s %d %s%s", msgError, os.Getpid(), errorPayload(fmt.Errorf("starting the daemon: %w", err)), msgEnd)
 		return 1
 	}
 	// Before this process exits, so that a launcher that gives up waiting
@@ -301,10 +344,14 @@ func runDaemon(cfg Config, svc hooks, ready *os.File) int {
 	// open until it has: the launcher reads until the end of the pipe, so it
 	// returns only once no process of the start is left.
 	report := func(word, payload string) {
-		fmt.Fprintf(ready, "%s %d %s", word, os.Getpid(), payload)
+		fmt.Fprintf(ready, "%s %d %s%s", word, os.Getpid(), strings.ReplaceAll(payload, msgEnd, ""), msgEnd)
 		if word == msgReady {
 			ready.Close()
 		}
+	}
+	if err := prepareLogDir(cfg); err != nil {
+		report(msgError, errorPayload(err))
+		return 1
 	}
 	if err := redirectStdio(cfg); err != nil {
 		report(msgError, errorPayload(err))
