@@ -510,6 +510,7 @@ func TestMainUsage(t *testing.T) {
 		{args: []string{"help", "bogus"}, code: 2, stderr: `unknown command "bogus"`},
 		{args: []string{"start", "--bogus"}, code: 2, stderr: `^testd start: flag provided but not defined: -bogus\nrun 'testd help start' for its flags\n$`},
 		{args: []string{"status", "extra"}, code: 2, stderr: `^testd status: unexpected argument "extra"\n$`},
+		{args: []string{"stop", "--timeout", "-1s"}, code: 2, stderr: `^testd stop: --timeout -1s is negative; give 0 to send SIGKILL right after SIGTERM\n$`},
 		{args: []string{"stop", "--config", "x"}, code: 2, stderr: `flag provided but not defined: -config`},
 		{args: []string{"start"}, clash: "flag", code: 1, stderr: `^testd start: defining the flags: the service's flag -pidfile has the name of a built-in flag of start, stop, restart or reload; rename it\n$`},
 		{args: []string{"status"}, clash: "command", code: 3, stdout: `^testd is not running\n$`},

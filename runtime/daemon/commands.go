@@ -89,7 +89,7 @@ func (c *cli) startTimeoutFlag(flags *flag.FlagSet) {
 }
 
 func stopTimeoutFlag(flags *flag.FlagSet) *time.Duration {
-	return flags.Duration("timeout", DefaultStopTimeout, "how long stop waits after SIGTERM before it sends SIGKILL")
+	return flags.Duration("timeout", DefaultStopTimeout, "how long stop waits after SIGTERM before it sends SIGKILL (0: at once)")
 }
 
 // noArguments wraps a command that takes no arguments after its flags.
@@ -267,6 +267,10 @@ func (c *cli) start(name string) int {
 
 // stop ends the daemon; stopping a daemon that is not running succeeds.
 func (c *cli) stop(timeout time.Duration) int {
+	if timeout < 0 {
+		fmt.Fprintf(c.stderr, "%s stop: --timeout %v is negative; give 0 to send SIGKILL right after SIGTERM\n", c.cfg.Name, timeout)
+		return exitUsage
+	}
 	pid, killed, err := Stop(c.cfg, timeout)
 	if err == nil || errors.Is(err, ErrNotRunning) || errors.Is(err, ErrDead) {
 		removeStartRecord(c.cfg.PIDFile)
@@ -277,6 +281,8 @@ func (c *cli) stop(timeout time.Duration) int {
 		return exitOK
 	case err != nil:
 		return c.fail("stop", err)
+	case killed && timeout == 0:
+		fmt.Fprintf(c.stdout, "%s killed (pid %d): SIGKILL right after SIGTERM (--timeout 0)\n", c.cfg.Name, pid)
 	case killed:
 		fmt.Fprintf(c.stdout, "%s killed (pid %d) after it ignored SIGTERM for %v\n", c.cfg.Name, pid, timeout)
 	default:
