@@ -14,6 +14,12 @@
 #                  bench/results/ready-TIMESTAMP)
 #   --only LIST    targets to run (default: every target of targets.txt that
 #                  is installed, plus gendaemon)
+#   --rev REV      add the target gendaemon-rev: the same project with the
+#                  runtime of git revision REV (runtime/daemon) vendored in
+#                  its place, to time a runtime change before and after in
+#                  one interleaved run (e.g. --rev main)
+#   --stripped     add the target gendaemon-stripped: the same project built
+#                  with -ldflags='-s -w', as a release build would be
 #
 # Steps: render a project with this repository's CLI, replace its service.go
 # by one whose serve() writes the shared probe's ready line and returns, build
@@ -30,6 +36,8 @@ runs=30
 limits=
 out=
 only=
+rev=
+stripped=
 extra=()
 while (($#)); do
 	case $1 in
@@ -37,6 +45,8 @@ while (($#)); do
 	--limits) limits=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
+	--rev) rev=$2; shift 2 ;;
+	--stripped) stripped=1; shift ;;
 	--) shift; extra=("$@"); break ;;
 	-h | --help) sed -n '2,/^set -e/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "daemon-ready.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -71,31 +81,7 @@ pidfile=$BENCH_TMP/gd.pid
 track_pidfile "$pidfile"
 
 echo "== generating and building the gendaemon target"
-gen_project gdbench "$proj" --pidfile "$pidfile"
-rm -f "$proj/service_test.go" # it tests the scaffold's service, replaced below
-cat >"$proj/service.go" <<'GO'
-package main
-
-import (
-	"context"
-	"fmt"
-
-	"daemonbench/probe"
-)
-
-// service has Serve alone: the bench measures the runtime.
-type service struct{}
-
-// Serve writes the daemon-ready bench's ready line to $READY_FIFO and
-// returns, so the daemon exits.
-func (s *service) Serve(ctx context.Context) error {
-	if rc := probe.Report("gendaemon", ""); rc != 0 {
-		return fmt.Errorf("probe.Report: status %d", rc)
-	}
-	return nil
-}
-GO
-(cd "$proj" && "$GO" mod edit -require=daemonbench@v0.0.0 -replace="daemonbench=$SHARED_BENCH/go")
+gen_probe_project gdbench "$proj" "$pidfile"
 build_project "$proj" "$bin"
 # Diagnostic: the same project without cgo. The runtime imports net and
 # os/user, which link the default build against libc when a C compiler is
@@ -110,6 +96,22 @@ report=$(bench_tool benchreport)
 
 targets=(--target "gendaemon=$bin start --pidfile $pidfile"
 	--target "gendaemon-static=$static_bin start --pidfile $static_pidfile")
+also=gendaemon-static
+if [[ -n $stripped ]]; then
+	build_project "$proj" "$BENCH_TMP/gdbench-stripped" -ldflags='-s -w'
+	track_pidfile "$BENCH_TMP/gd-stripped.pid"
+	targets+=(--target "gendaemon-stripped=$BENCH_TMP/gdbench-stripped start --pidfile $BENCH_TMP/gd-stripped.pid")
+	also+=,gendaemon-stripped
+fi
+if [[ -n $rev ]]; then
+	cp -r "$proj" "$BENCH_TMP/gdbench-rev"
+	vendor_runtime_rev "$rev" "$BENCH_TMP/gdbench-rev"
+	build_project "$BENCH_TMP/gdbench-rev" "$BENCH_TMP/gdbench-rev-bin"
+	echo "gendaemon-rev: the runtime of $(git -C "$REPO_DIR" rev-parse --short "$rev") ($rev)"
+	track_pidfile "$BENCH_TMP/gd-rev.pid"
+	targets+=(--target "gendaemon-rev=$BENCH_TMP/gdbench-rev-bin start --pidfile $BENCH_TMP/gd-rev.pid")
+	also+=,gendaemon-rev
+fi
 if [[ -n $only ]]; then
 	targets+=(--only "$only")
 fi
@@ -125,5 +127,5 @@ DAEMONBENCH_BUILD=$BENCH_TMP/build "$SHARED_BENCH/daemon-ready.sh" \
 
 echo
 "$report" -out "$out" -target gendaemon -baseline go-reexec -seed seed-createDaemon \
-	-pidfile "$pidfile" -also gendaemon-static | tee "$out/ratios.md"
+	-pidfile "$pidfile" -also "$also" | tee "$out/ratios.md"
 echo "results: $out"

@@ -114,3 +114,50 @@ linkage() {
 		echo static
 	fi
 }
+
+# gen_probe_project NAME DIR PIDFILE: a project whose service's Serve writes
+# the shared harness's ready line (probe.Report, to $READY_FIFO) and
+# returns, so the daemon exits: what daemon-ready.sh and breakdown.sh time.
+gen_probe_project() {
+	local name=$1 dir=$2 pidfile=$3
+	gen_project "$name" "$dir" --pidfile "$pidfile"
+	rm -f "$dir/service_test.go" # it tests the scaffold's service, replaced below
+	cat >"$dir/service.go" <<'GO'
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"daemonbench/probe"
+)
+
+// service has Serve alone: the bench measures the runtime.
+type service struct{}
+
+// Serve writes the daemon-ready bench's ready line to $READY_FIFO and
+// returns, so the daemon exits.
+func (s *service) Serve(ctx context.Context) error {
+	if rc := probe.Report("gendaemon", ""); rc != 0 {
+		return fmt.Errorf("probe.Report: status %d", rc)
+	}
+	return nil
+}
+GO
+	(cd "$dir" && "$GO" mod edit -require=daemonbench@v0.0.0 -replace="daemonbench=$SHARED_BENCH/go")
+}
+
+# vendor_runtime_rev REV DIR: replace the runtime vendored in the project in
+# DIR (internal/daemon) by runtime/daemon as it is at git revision REV of
+# this repository, with the generator's header, so that two runtimes can be
+# timed against each other in one interleaved run.
+vendor_runtime_rev() {
+	local rev=$1 dir=$2 header f name
+	header=$(head -n 1 "$dir/internal/daemon/daemon.go")
+	rm -f "$dir"/internal/daemon/*.go
+	while IFS= read -r f; do
+		name=${f##*/}
+		[[ $name == *.go && $name != *_test.go ]] || continue
+		{ printf '%s\n\n' "$header"; git -C "$REPO_DIR" show "$rev:$f"; } >"$dir/internal/daemon/$name"
+	done < <(git -C "$REPO_DIR" ls-tree --name-only "$rev" runtime/daemon/)
+}

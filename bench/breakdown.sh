@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# breakdown.sh: where a detached start spends its time, stage by stage,
+# for a generated gendaemon daemon and the go-reexec baseline of
+# ../shared/bench, from a syscall trace (bench/cmd/breakdown).
+#
+# usage: bench/breakdown.sh [-n RUNS] [--rev REV]
+#
+#   -n RUNS    traced runs per target, interleaved in shuffled rounds
+#              (default 30)
+#   --rev REV  add gendaemon-rev: the runtime of git revision REV, to see
+#              which stage a runtime change moves
+#
+# Each start runs under strace -f -ttt --seccomp-bpf, tracing execve, write
+# and exit_group only; the stages are cut at the execve of each process and
+# at the daemon's READY message. Needs strace (bench/setup.sh).
+set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+runs=30
+rev=
+while (($#)); do
+	case $1 in
+	-n | --runs) runs=$2; shift 2 ;;
+	--rev) rev=$2; shift 2 ;;
+	-h | --help) sed -n '2,/^set -e/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "breakdown.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+	esac
+done
+command -v strace >/dev/null || { echo "breakdown.sh: no strace (run bench/setup.sh)" >&2; exit 1; }
+
+bench_init
+proj=$BENCH_TMP/gdbench
+pidfile=$BENCH_TMP/gd.pid
+track_pidfile "$pidfile"
+gen_probe_project gdbench "$proj" "$pidfile"
+build_project "$proj" "$BENCH_TMP/gdbench-bin"
+(cd "$SHARED_BENCH/go" && "$GO" build -trimpath -o "$BENCH_TMP/gobaseline" ./cmd/gobaseline)
+targets=(-target "go-reexec=$BENCH_TMP/gobaseline start"
+	-target "gendaemon=$BENCH_TMP/gdbench-bin start --pidfile $pidfile")
+if [[ -n $rev ]]; then
+	cp -r "$proj" "$BENCH_TMP/gdbench-rev"
+	vendor_runtime_rev "$rev" "$BENCH_TMP/gdbench-rev"
+	build_project "$BENCH_TMP/gdbench-rev" "$BENCH_TMP/gdbench-rev-bin"
+	track_pidfile "$BENCH_TMP/gd-rev.pid"
+	targets+=(-target "gendaemon-rev=$BENCH_TMP/gdbench-rev-bin start --pidfile $BENCH_TMP/gd-rev.pid")
+fi
+"$(bench_tool breakdown)" -n "$runs" "${targets[@]}"
