@@ -179,6 +179,16 @@ func (r *results) stats(target, nofile string) stats {
 }
 
 // median of xs; 0 for none.
+// ran reports whether target was launched at all in this run.
+func (r *results) ran(target string) bool {
+	for _, lim := range r.meta.Nofile {
+		if r.stats(target, lim).runs > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
@@ -311,6 +321,9 @@ func report(w io.Writer, r *results, o options) {
 		suffix := ""
 		if t != o.target {
 			suffix = " (diagnostic)"
+			if !r.ran(t) {
+				continue // left out with --only
+			}
 		}
 		for _, lim := range m.Nofile {
 			vs = append(vs, returnRatio(fmt.Sprintf("**%s `start` return** ÷ %s ready @ %s%s", t, o.baseline, lim, suffix),
