@@ -16,6 +16,14 @@ const sigSetmask = 3
 // sigset is a sigset_t of FreeBSD and DragonFly.
 type sigset [4]uint32
 
+// threadSigmaskEmpty reports whether the calling thread blocks no signal.
+// It reports false if the mask cannot be read.
+func threadSigmaskEmpty() bool {
+	var mask sigset
+	_, _, errno := unix.RawSyscall(unix.SYS_SIGPROCMASK, sigSetmask, 0, uintptr(unsafe.Pointer(&mask)))
+	return errno == 0 && mask == sigset{}
+}
+
 // clearThreadSigmask empties the calling thread's signal mask and returns
 // what puts the old one back. golang.org/x/sys has no pthread_sigmask here,
 // but the system call's number; sigprocmask acts on the calling thread.

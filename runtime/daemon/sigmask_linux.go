@@ -6,6 +6,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// threadSigmaskEmpty reports whether the calling thread blocks no signal.
+// It reports false if the mask cannot be read.
+func threadSigmaskEmpty() bool {
+	var mask unix.Sigset_t
+	return unix.PthreadSigmask(unix.SIG_SETMASK, nil, &mask) == nil && mask == unix.Sigset_t{}
+}
+
 // clearThreadSigmask empties the calling thread's signal mask and returns
 // what puts the old one back.
 func clearThreadSigmask() (restore func(), err error) {

@@ -2,6 +2,10 @@
 
 package daemon
 
+// threadSigmaskEmpty reports true: this package cannot clear the mask
+// here (clearThreadSigmask), so there is no reason to lock a thread.
+func threadSigmaskEmpty() bool { return true }
+
 // clearThreadSigmask does nothing here: golang.org/x/sys has no
 // pthread_sigmask for this system, and macOS and OpenBSD allow system calls
 // only through their libc (on macOS, syscall(2) cannot even pass the
