@@ -495,10 +495,17 @@ func classifyFDs(l *ready, pidfile string) (inherited, own []string) {
 	if pidfile != "" {
 		pidDir = filepath.Dir(pidfile) + "/#"
 	}
+	// The harness passes no socket to a launch, and the daemon listens on
+	// one (its control socket): one socket is the daemon's own,
+	// any further one is inherited.
+	sockets := 0
 	for _, fd := range fds {
 		t := l.FDs[strconv.Itoa(fd)]
 		name := ""
 		switch {
+		case strings.HasPrefix(t, "socket:[") && sockets == 0:
+			sockets++
+			name = "socket (the daemon's control socket)"
 		case pidfile != "" && (t == pidfile || strings.HasPrefix(t, pidDir) && strings.HasSuffix(t, " (deleted)")):
 			name = "pidfile"
 		case t == "anon_inode:[eventpoll]" || t == "anon_inode:[eventfd]":

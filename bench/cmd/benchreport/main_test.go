@@ -19,9 +19,17 @@ func TestClassifyFDs(t *testing.T) {
 		{
 			name: "daemon's own",
 			fds: map[string]string{"3": "/run/x/#123 (deleted)", "4": "/tmp/x/ready.fifo",
-				"5": "/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "7": "anon_inode:[eventpoll]", "8": "anon_inode:[eventfd]"},
+				"5": "/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "7": "anon_inode:[eventpoll]", "8": "anon_inode:[eventfd]",
+				"9": "socket:[6077242]"},
 			pidfile: "/run/x/gd.pid",
-			own:     []string{"3:pidfile", "5:cpu.cfs_quota_us (Go runtime cgroup limit)", "7:eventpoll (Go netpoller)", "8:eventfd (Go netpoller)"},
+			own: []string{"3:pidfile", "5:cpu.cfs_quota_us (Go runtime cgroup limit)", "7:eventpoll (Go netpoller)", "8:eventfd (Go netpoller)",
+				"9:socket (the daemon's control socket)"},
+		},
+		{
+			name:      "a second socket",
+			fds:       map[string]string{"4": "/tmp/x/ready.fifo", "9": "socket:[1]", "10": "socket:[2]"},
+			own:       []string{"9:socket (the daemon's control socket)"},
+			inherited: []string{"10:socket:[2]"},
 		},
 		{
 			name:      "inherited",
