@@ -3,31 +3,37 @@
 # for a generated gendaemon daemon and the go-reexec baseline of
 # ../shared/bench, from a syscall trace (bench/cmd/breakdown).
 #
-# usage: bench/breakdown.sh [-n RUNS] [--rev REV]
+# usage: bench/breakdown.sh [-n RUNS] [--strace] [--rev REV]
 #
 #   -n RUNS    traced runs per target, interleaved in shuffled rounds
 #              (default 30)
+#   --strace   trace with strace -f instead of perf's tracepoints
 #   --rev REV  add gendaemon-rev: the runtime of git revision REV, to see
 #              which stage a runtime change moves
 #
-# Each start runs under strace -f -ttt --seccomp-bpf, tracing execve, write
-# and exit_group only; the stages are cut at the execve of each process and
-# at the daemon's READY message. Needs strace (bench/setup.sh).
+# Each start runs under perf record with the tracepoints
+# sched:sched_process_exec, sched:sched_process_exit and
+# syscalls:sys_enter_write (or strace -f -ttt --seccomp-bpf, tracing execve,
+# write and exit_group); the stages are cut at the exec of each process and
+# at the daemon's READY message. Needs perf (Debian's linux-perf) or strace
+# (bench/setup.sh).
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 runs=30
 rev=
+tracer=perf
 while (($#)); do
 	case $1 in
 	-n | --runs) runs=$2; shift 2 ;;
 	--rev) rev=$2; shift 2 ;;
+	--strace) tracer=strace; shift ;;
 	-h | --help) sed -n '2,/^set -e/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "breakdown.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
-command -v strace >/dev/null || { echo "breakdown.sh: no strace (run bench/setup.sh)" >&2; exit 1; }
+command -v "$tracer" >/dev/null || { echo "breakdown.sh: no $tracer" >&2; exit 1; }
 
 bench_init
 proj=$BENCH_TMP/gdbench
@@ -45,4 +51,4 @@ if [[ -n $rev ]]; then
 	track_pidfile "$BENCH_TMP/gd-rev.pid"
 	targets+=(-target "gendaemon-rev=$BENCH_TMP/gdbench-rev-bin start --pidfile $BENCH_TMP/gd-rev.pid")
 fi
-"$(bench_tool breakdown)" -n "$runs" "${targets[@]}"
+"$(bench_tool breakdown)" -n "$runs" -tracer "$tracer" "${targets[@]}"

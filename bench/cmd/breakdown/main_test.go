@@ -74,3 +74,42 @@ func TestParseIncomplete(t *testing.T) {
 		t.Error("parse of a trace without the daemon's execve: no error")
 	}
 }
+
+// The same gendaemon start as perf script -F pid,tid,time,event,trace
+// prints it, under the shell that waits for the ready line (pid 90).
+const gendaemonPerf = `    90/90     1000.000000: sched:sched_process_exec: filename=/bin/sh pid=90 old_pid=90
+   100/100    1000.000500: sched:sched_process_exec: filename=./gd pid=100 old_pid=100
+   100/100    1000.001000: syscalls:sys_enter_write: fd: 0x0000000b, buf: 0x3576942b3318, count: 0x0000001c
+   110/110    1000.003500: sched:sched_process_exec: filename=/x/gd pid=110 old_pid=110
+   110/110    1000.005600: syscalls:sys_enter_write: fd: 0x00000005, buf: 0x237730786080, count: 0x0000000e
+   120/120    1000.006000: sched:sched_process_exec: filename=/x/gd pid=120 old_pid=120
+   110/110    1000.006100: sched:sched_process_exit: comm=gd pid=110 prio=120 group_dead=true
+   120/121    1000.007900: syscalls:sys_enter_write: fd: 0x00000003, buf: 0x39c5fe28a010, count: 0x00000006
+   120/121    1000.008500: syscalls:sys_enter_write: fd: 0x00000004, buf: 0x39c5fe28a040, count: 0x0000000c
+   100/101    1000.009000: sched:sched_process_exit: comm=gd pid=101 prio=120 group_dead=false
+   100/100    1000.009500: sched:sched_process_exit: comm=gd pid=100 prio=120 group_dead=true
+    90/90     1000.009600: sched:sched_process_exec: filename=/usr/bin/head pid=90 old_pid=90
+   120/121    1000.010000: syscalls:sys_enter_write: fd: 0x00000004, buf: 0x39c5fe28a100, count: 0x000001d5
+`
+
+func TestParsePerf(t *testing.T) {
+	got, err := parsePerf(gendaemonPerf, "gd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{
+		"launcher": 3, "session leader": 2.5, "daemon": 2.5, "probe": 1.5,
+		"launcher exit": 1, "ready": 9.5, "return": 9,
+	}
+	if len(got) != len(want) {
+		t.Errorf("measures %v, want %v", got, want)
+	}
+	for k, w := range want {
+		if g, ok := got[k]; !ok || math.Abs(g-w) > 1e-6 {
+			t.Errorf("%s = %v (present %v), want %v", k, g, ok, w)
+		}
+	}
+	if _, err := parsePerf(gendaemonPerf, "other"); err == nil {
+		t.Error("parsePerf of a trace without the program's execs: no error")
+	}
+}

@@ -61,8 +61,8 @@ func main() {
 
 type options struct {
 	cli, work, truePath, cp string
-	runs                int
-	target, timeout     time.Duration
+	runs                    int
+	target, timeout         time.Duration
 }
 
 // A command is one thing timed. prepare, if set, runs untimed before each
