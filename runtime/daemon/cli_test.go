@@ -795,3 +795,26 @@ func TestInstallRefusals(t *testing.T) {
 		t.Errorf("uninstall without systemd: exit %d, %q; want 1, refused", code, errOut)
 	}
 }
+
+// TestMainReloadReportsLogReopen checks what an operator sees when the log
+// file cannot be reopened after a rotation (here a symbolic link planted
+// where the daemon creates the new file): reload fails with why, instead
+// of succeeding while the daemon goes on logging into the rotated file.
+func TestMainReloadReportsLogReopen(t *testing.T) {
+	h := newHarness(t)
+	logFile := filepath.Join(h.dir, "testd.log")
+	h.config["LogFile"] = logFile
+	h.startMain()
+	h.eventsUntil("init")
+	if err := os.Rename(logFile, logFile+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(h.dir, "elsewhere"), logFile); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := h.runMain("reload")
+	if code != 1 || !strings.Contains(errOut, "reopening the log file") || !strings.Contains(errOut, "symbolic link") {
+		t.Errorf("reload after a failed reopen: exit %d, %q; want 1, saying the log file could not be reopened and why", code, errOut)
+	}
+	h.waitEvent("reload") // the service's hook still ran
+}
