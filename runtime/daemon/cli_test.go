@@ -733,17 +733,8 @@ func TestWatchdogFollowsHealth(t *testing.T) {
 	defer conn.Close()
 	cmd := exec.Command(os.Args[0], "run", "--pidfile", "")
 	cmd.Env = append(h.command("main").Env, "NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=100000", healthEnv+"="+health)
-	out := h.startRunner(cmd)
-	recv := func() string {
-		t.Helper()
-		buf := make([]byte, 4096)
-		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		n, err := conn.Read(buf)
-		if err != nil {
-			t.Fatalf("no datagram: %v\n%s", err, out.String())
-		}
-		return string(buf[:n])
-	}
+	h.startRunner(cmd)
+	recv := func() string { t.Helper(); return readDatagram(t, conn) }
 	until := func(want string) {
 		t.Helper()
 		for got := recv(); got != want; got = recv() {

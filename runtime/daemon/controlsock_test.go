@@ -5,8 +5,10 @@ package daemon_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -122,8 +124,19 @@ func TestReloadDuringStop(t *testing.T) {
 // until ExecReload='s timeout under systemd, for as long as the daemon runs.
 func TestControlSocketSurvivesEMFILE(t *testing.T) {
 	h := newHarness(t)
-	pid := h.runInBackground().Process.Pid
+	// READY=1 follows the control socket's listen: wait for it, not for
+	// Init, which reports before the socket exists.
+	sock := filepath.Join(h.dir, "notify")
+	notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer notify.Close()
+	pid := h.runInBackground("NOTIFY_SOCKET=" + sock).Process.Pid
 	h.eventsUntil("init")
+	if got := readDatagram(t, notify); got != "READY=1" {
+		t.Fatalf("first datagram %q, want READY=1", got)
+	}
 
 	// The daemon may open no new descriptor for a moment.
 	var old unix.Rlimit
@@ -167,4 +180,16 @@ func TestControlSocketSurvivesEMFILE(t *testing.T) {
 	if err != nil {
 		t.Errorf("reload --pid after the daemon once ran out of descriptors: %v, %q", err, out)
 	}
+}
+
+// readDatagram returns the next datagram conn receives, within 10 seconds.
+func readDatagram(t *testing.T, conn *net.UnixConn) string {
+	t.Helper()
+	buf := make([]byte, 4096)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := conn.Read(buf)
+	if err != nil {
+		t.Fatalf("no datagram: %v", err)
+	}
+	return string(buf[:n])
 }
