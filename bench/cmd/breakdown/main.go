@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command breakdown splits a detached start into its stages from a trace
 // of the kernel's events: for each target it runs the start command under
 //
