@@ -124,3 +124,36 @@ func TestLogDirNotWritable(t *testing.T) {
 		t.Errorf("pidfile left after a refused start: %v", err)
 	}
 }
+
+// TestRestartAsUserLogInStickyDir starts, stops and starts again a daemon
+// that switches to nobody and logs into a sticky directory open to all
+// (as /tmp is). The first start gives the log file to nobody; the second
+// must not then refuse the file as one that a stranger planted, or a
+// restart leaves the service down.
+func TestRestartAsUserLogInStickyDir(t *testing.T) {
+	h := newHarness(t)
+	h.openToOthers()
+	h.config["WorkDir"] = "/"
+	h.config["User"] = "nobody"
+	sticky := filepath.Join(h.dir, "tmp")
+	if err := os.Mkdir(sticky, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Chmod(sticky, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	h.config["LogFile"] = filepath.Join(sticky, "testd.log")
+	first, _ := h.start()
+	h.waitEvent("init")
+	if _, _, err := daemon.Stop(h.daemonConfig(), 10*time.Second); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	h.waitEvent("serve cancelled")
+	waitExit(t, first, 10*time.Second)
+	out, err := h.refusedStart()
+	if err != nil {
+		t.Fatalf("the second start, of the log file the first gave to nobody, failed: %v\n%s", err, out)
+	}
+	h.startedPID(out)
+	h.waitEvent("init")
+}

@@ -5,6 +5,7 @@ package daemon_test
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -198,4 +199,46 @@ func TestForeignLockHolder(t *testing.T) {
 		writePID(t, h.pidFile(), s.pid)
 		checkForeign(t, h, s)
 	})
+}
+
+// TestStopAfterUserChanged stops a daemon that runs as nobody with a
+// program whose configured user is another (gendaemon regen after user
+// was changed, then go build, then restart). Stop may refuse, but must not
+// say that nothing runs, remove the pidfile and leave the daemon running,
+// for the start that follows would then run a second one.
+func TestStopAfterUserChanged(t *testing.T) {
+	h := newHarness(t)
+	h.openToOthers()
+	h.config["WorkDir"] = "/"
+	h.config["User"] = "nobody"
+	pid, _ := h.start()
+	h.waitEvent("init")
+	cfg := h.daemonConfig()
+	cfg.User = "daemon"
+	_, _, err := daemon.Stop(cfg, 10*time.Second)
+	if _, statErr := os.Stat(fmt.Sprintf("/proc/%d", pid)); statErr == nil && readStat(t, pid).state != "Z" {
+		if _, pidfileErr := os.Stat(h.pidFile()); pidfileErr != nil || err == nil || errors.Is(err, daemon.ErrDead) {
+			t.Errorf("Stop returned %v and left the daemon %d running (pidfile: %v); want it stopped, or a refusal that keeps its pidfile", err, pid, pidfileErr)
+		}
+	}
+}
+
+// TestStopFromCopiedBinary stops a daemon with a byte-identical copy of
+// its program at another path, as /usr/local/bin/NAME is after the
+// install the unit, rc script and logrotate file describe: stop must not
+// report that nothing runs and remove the pidfile of the daemon, which
+// goes on running.
+func TestStopFromCopiedBinary(t *testing.T) {
+	h := newHarness(t)
+	pid, _ := h.start()
+	h.waitEvent("init")
+	copied := strangerBinary(t, h)
+	cmd := exec.Command(copied, "stop", "--pidfile", h.pidFile())
+	cmd.Env = h.command("main").Env
+	out, err := cmd.CombinedOutput()
+	if _, statErr := os.Stat(fmt.Sprintf("/proc/%d", pid)); statErr == nil && readStat(t, pid).state != "Z" {
+		if _, pidfileErr := os.Stat(h.pidFile()); pidfileErr != nil || err == nil {
+			t.Errorf("stop from a copy of the program (%v) left the daemon %d running (pidfile: %v); want it stopped, or a refusal that keeps its pidfile:\n%s", err, pid, pidfileErr, out)
+		}
+	}
 }
