@@ -202,3 +202,30 @@ func (h *harness) refusedStart2(env ...string) (string, error) {
 	h.env = append(h.env, env...)
 	return h.refusedStart()
 }
+
+// TestConcurrentStartKeepsItsTimeout starts a second daemon, with a start
+// timeout of 1s, while the first, started with none, hangs in Init: the
+// second start waits for the first's outcome, but no longer than its own
+// timeout, which is the longest its caller agreed to wait.
+func TestConcurrentStartKeepsItsTimeout(t *testing.T) {
+	h := newHarness(t)
+	h.holdInit()
+	h.config["StartTimeout"] = "0s"
+	first, _ := h.background(initEnv + "=wait")
+	h.waitEvent("init waiting")
+	pid := readPIDFile(t, h.pidFile())
+	t.Cleanup(func() { endProcess(t, pid) })
+	t.Cleanup(func() {
+		h.release("fail") // before the daemon that reads it is ended
+		first.Wait()
+	})
+	h.config["StartTimeout"] = "1s"
+	second, secondOut := h.background()
+	done := make(chan struct{})
+	go func() { second.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Errorf("a start with a timeout of 1s still waits for another start's Init after 20s:\n%s", secondOut)
+	}
+}
