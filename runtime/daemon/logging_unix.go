@@ -182,20 +182,21 @@ func writableBy(st *unix.Stat_t, creds *credentials) bool {
 // reopenLog reopens the log file of a detached daemon, after logrotate has
 // renamed it, and returns why it could not, so that reload reports it.
 func reopenLog(cfg Config) error {
-	if err := redirectOutput(cfg.LogFile); err != nil {
+	if err := redirectOutput(cfg.LogFile, configuredUID(cfg)); err != nil {
 		return fmt.Errorf("reopening the log file %s: %w; logging goes on into the old file", cfg.LogFile, err)
 	}
 	return nil
 }
 
 // plantedInSticky reports whether st, the regular file at path, belongs
-// neither to this process's user nor to the owner of its directory, a
-// sticky one that others may write to (/tmp): a file anyone could have
-// created there for the daemon to write into, which the kernel's
-// fs.protected_regular refuses to open with O_CREAT as well.
-func plantedInSticky(path string, st *unix.Stat_t) bool {
-	if int(st.Uid) == os.Geteuid() {
-		return false
+// neither to this process's user, nor to user (the service's, to whom the
+// daemon gives its log file; -1 for none), nor to the owner of its
+// directory, a sticky one that others may write to (/tmp): a file anyone
+// could have created there for the daemon to write into, which the
+// kernel's fs.protected_regular refuses to open with O_CREAT as well.
+func plantedInSticky(path string, st *unix.Stat_t, user int) bool {
+	if int(st.Uid) == os.Geteuid() || int(st.Uid) == user {
+		return false // this user's, or the service user's, whose the daemon made it
 	}
 	var dir unix.Stat_t
 	if unix.Stat(filepath.Dir(path), &dir) != nil {

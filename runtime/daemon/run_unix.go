@@ -255,7 +255,8 @@ func runningPID(err error) int {
 // redirectStdio puts standard input on Config.Stdio and standard output and
 // error on Config.LogFile, or Config.Stdio (daemon(7), step 9).
 func redirectStdio(cfg Config) error {
-	in, err := openStdio(stdioPath(cfg), os.O_RDONLY)
+	user := configuredUID(cfg)
+	in, err := openStdio(stdioPath(cfg), os.O_RDONLY, user)
 	if err != nil {
 		return err
 	}
@@ -267,7 +268,7 @@ func redirectStdio(cfg Config) error {
 	if cfg.LogFile != "" {
 		out = cfg.LogFile
 	}
-	return redirectOutput(out)
+	return redirectOutput(out, user)
 }
 
 // redirectOutput opens path for appending and puts standard output and
@@ -275,9 +276,10 @@ func redirectStdio(cfg Config) error {
 // (panics, fatal errors). debug.SetCrashOutput is not used: the runtime
 // writes crash output to standard error as well as there, so the log got
 // every crash twice, interleaved. Calling it again with the same path
-// reopens the file after logrotate has renamed it.
-func redirectOutput(path string) error {
-	f, err := openStdio(path, os.O_WRONLY|os.O_APPEND)
+// reopens the file after logrotate has renamed it. user is the service
+// user's uid, or -1: see openStdio.
+func redirectOutput(path string, user int) error {
+	f, err := openStdio(path, os.O_WRONLY|os.O_APPEND, user)
 	if err != nil {
 		return err
 	}
@@ -293,9 +295,11 @@ func redirectOutput(path string) error {
 // openStdio opens path, creating it with logFileMode, for the daemon's
 // standard I/O. It refuses what an attacker could plant at the path in a
 // directory open to others: a symbolic link, a FIFO or socket (which would
-// block the daemon, or feed it), and a hard link to another file. Regular
-// files and character devices (/dev/null, a console) are accepted.
-func openStdio(path string, flag int) (*os.File, error) {
+// block the daemon, or feed it), a hard link to another file, and a file
+// in a sticky directory that belongs to someone other than this user or
+// user, the service user's uid (-1 for none). Regular files and character
+// devices (/dev/null, a console) are accepted.
+func openStdio(path string, flag, user int) (*os.File, error) {
 	f, err := os.OpenFile(path, flag|os.O_CREATE|unix.O_NOFOLLOW|unix.O_NONBLOCK, logFileMode)
 	switch {
 	case errors.Is(err, unix.ELOOP):
@@ -314,7 +318,7 @@ func openStdio(path string, flag int) (*os.File, error) {
 		err = fmt.Errorf("%s has %d hard links; refusing to write to a file that has another name", path, st.Nlink)
 	case st.Mode&unix.S_IFMT != unix.S_IFREG && st.Mode&unix.S_IFMT != unix.S_IFCHR:
 		err = fmt.Errorf("%s is not a regular file or a character device; refusing to use it", path)
-	case st.Mode&unix.S_IFMT == unix.S_IFREG && plantedInSticky(path, &st): // logging_unix.go
+	case st.Mode&unix.S_IFMT == unix.S_IFREG && plantedInSticky(path, &st, user): // logging_unix.go
 		err = fmt.Errorf("%s belongs to uid %d in a sticky directory that others may write to; refusing to write to a file someone else may have put there", path, st.Uid)
 	default:
 		// Blocking again, as standard I/O is expected to be.

@@ -63,8 +63,11 @@ func Start(cfg Config, svc Service) (pid int, err error) {
 	case stageDaemon:
 		os.Exit(runDaemon(cfg, hooksOf(svc), os.NewFile(readyFD, "gendaemon-ready")))
 	}
-	if pid, err := settledLockHolder(cfg); err == nil {
+	switch pid, err := settledLockHolder(cfg); {
+	case err == nil:
 		return pid, fmt.Errorf("%w (pid %d)", ErrAlreadyRunning, pid)
+	case errors.Is(err, errStillStarting):
+		return 0, err
 	}
 	return launch(cfg)
 }

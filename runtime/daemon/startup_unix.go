@@ -50,9 +50,14 @@ func releaseStartingLock(f *os.File) {
 	unix.FcntlFlock(f.Fd(), unix.F_SETLK, &lk)
 }
 
+// errStillStarting: a start gave up waiting for another one's Init.
+var errStillStarting = errors.New("still starting")
+
 // waitStarted waits until the daemon whose pidfile f is has started, or
-// has failed to; it reports whether the daemon was starting at all.
-func waitStarted(f *os.File) (bool, error) {
+// has failed to, for at most timeout if it is positive; it reports whether
+// the daemon was starting at all. A start that gives up waiting returns an
+// error: it neither reports the other daemon as running nor starts one.
+func waitStarted(f *os.File, timeout time.Duration) (bool, error) {
 	lk := unix.Flock_t{Type: unix.F_RDLCK, Whence: io.SeekStart, Start: startingLockByte, Len: 1}
 	probe := lk
 	if err := unix.FcntlFlock(f.Fd(), unix.F_GETLK, &probe); err != nil {
@@ -61,17 +66,38 @@ func waitStarted(f *os.File) (bool, error) {
 	if probe.Type == unix.F_UNLCK {
 		return false, nil
 	}
-	for {
-		err := unix.FcntlFlock(f.Fd(), unix.F_SETLKW, &lk)
-		if errors.Is(err, unix.EINTR) {
-			continue
+	// The wait blocks in the kernel; a goroutine keeps it, so that a
+	// timeout can end this wait (the process gives up the start and exits).
+	fd := int(f.Fd())
+	settled := make(chan error, 1)
+	go func() {
+		for {
+			err := unix.FcntlFlock(uintptr(fd), unix.F_SETLKW, &lk)
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			if err != nil {
+				settled <- os.NewSyscallError("fcntl F_SETLKW", err)
+				return
+			}
+			unlock := lk
+			unlock.Type = unix.F_UNLCK
+			unix.FcntlFlock(uintptr(fd), unix.F_SETLK, &unlock)
+			settled <- nil
+			return
 		}
-		if err != nil {
-			return true, os.NewSyscallError("fcntl F_SETLKW", err)
-		}
-		lk.Type = unix.F_UNLCK
-		unix.FcntlFlock(f.Fd(), unix.F_SETLK, &lk)
-		return true, nil
+	}()
+	var expired <-chan time.Time
+	if timeout > 0 {
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+		expired = timer.C
+	}
+	select {
+	case err := <-settled:
+		return true, err
+	case <-expired:
+		return true, fmt.Errorf("%w: another start of the daemon (pid %d) has not finished its start-up within %v; try again once it has", errStillStarting, probe.Pid, timeout)
 	}
 }
 
@@ -84,7 +110,10 @@ func settledLockHolder(cfg Config) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		waited, err := waitStarted(f)
+		waited, err := waitStarted(f, cfg.StartTimeout)
+		if err != nil && waited {
+			return 0, err // f stays open: the abandoned wait may still use it
+		}
 		f.Close()
 		if err != nil || !waited {
 			return pid, err

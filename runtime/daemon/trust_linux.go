@@ -3,7 +3,10 @@
 package daemon
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -39,8 +42,36 @@ func identify(pid int) (id processIdentity, ok bool) {
 	id.exe, _ = os.Readlink(exe)
 	self, _ := os.Readlink("/proc/self/exe")
 	id.sameExe = theirs.Dev == ours.Dev && theirs.Ino == ours.Ino ||
-		id.exe != "" && strings.TrimSuffix(id.exe, " (deleted)") == strings.TrimSuffix(self, " (deleted)")
+		id.exe != "" && strings.TrimSuffix(id.exe, " (deleted)") == strings.TrimSuffix(self, " (deleted)") ||
+		theirs.Size == ours.Size && sameContent(exe, "/proc/self/exe")
 	return id, true
+}
+
+// sameContent reports whether the files a and b hold the same bytes: a copy
+// of this program, run from another path (the build directory, say, while
+// the daemon runs the installed one), is this program.
+func sameContent(a, b string) bool {
+	fa, err := os.Open(a)
+	if err != nil {
+		return false
+	}
+	defer fa.Close()
+	fb, err := os.Open(b)
+	if err != nil {
+		return false
+	}
+	defer fb.Close()
+	bufA, bufB := make([]byte, 64<<10), make([]byte, 64<<10)
+	for {
+		na, errA := io.ReadFull(fa, bufA)
+		nb, errB := io.ReadFull(fb, bufB)
+		if na != nb || !bytes.Equal(bufA[:na], bufB[:nb]) {
+			return false
+		}
+		if errA != nil || errB != nil {
+			return errors.Is(errA, io.ErrUnexpectedEOF) || errors.Is(errA, io.EOF)
+		}
+	}
 }
 
 // sameProcessElsewhere reports whether holder, a pid in this namespace, is

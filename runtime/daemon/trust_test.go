@@ -35,6 +35,9 @@ func strangerBinary(t *testing.T, h *harness) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Another program: the same code with bytes of its own at the end
+	// (which the loader ignores), so that it is not a copy of this one.
+	bin = append(bin, "another program"...)
 	exe := filepath.Join(h.dir, "stranger")
 	if err := os.WriteFile(exe, bin, 0o755); err != nil {
 		t.Fatal(err)
@@ -216,6 +219,10 @@ func TestStopAfterUserChanged(t *testing.T) {
 	cfg := h.daemonConfig()
 	cfg.User = "daemon"
 	_, _, err := daemon.Stop(cfg, 10*time.Second)
+	if err == nil && !daemon.StopWaitsForExit {
+		// Stop saw the lock go, which the daemon drops as it exits.
+		waitExit(t, pid, 5*time.Second)
+	}
 	if _, statErr := os.Stat(fmt.Sprintf("/proc/%d", pid)); statErr == nil && readStat(t, pid).state != "Z" {
 		if _, pidfileErr := os.Stat(h.pidFile()); pidfileErr != nil || err == nil || errors.Is(err, daemon.ErrDead) {
 			t.Errorf("Stop returned %v and left the daemon %d running (pidfile: %v); want it stopped, or a refusal that keeps its pidfile", err, pid, pidfileErr)
@@ -232,7 +239,14 @@ func TestStopFromCopiedBinary(t *testing.T) {
 	h := newHarness(t)
 	pid, _ := h.start()
 	h.waitEvent("init")
-	copied := strangerBinary(t, h)
+	bin, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := filepath.Join(h.dir, "copy")
+	if err := os.WriteFile(copied, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(copied, "stop", "--pidfile", h.pidFile())
 	cmd.Env = h.command("main").Env
 	out, err := cmd.CombinedOutput()

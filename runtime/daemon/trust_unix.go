@@ -50,6 +50,13 @@ func foreignHolder(f *os.File, holder, user int) error {
 	if !ok {
 		return nil
 	}
+	if owner == 0 && id.exeKnown && id.sameExe {
+		// A pidfile root created, locked by this program: a daemon root
+		// started, which switched to its user, perhaps one the daemon's
+		// configuration has named differently since. Only the daemon takes
+		// such a lock: this program never locks a file it did not create.
+		return nil
+	}
 	if id.uid != owner && id.uid != user {
 		return fmt.Errorf("pid %d, which holds the lock of pidfile %s, runs as uid %d, not as the daemon's user", holder, f.Name(), id.uid)
 	}
