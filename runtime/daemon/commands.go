@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -382,8 +383,12 @@ func (c *cli) fail(name string, err error) int {
 	c.errorf("%s %s: %v\n", c.cfg.Name, name, err)
 	switch {
 	case errors.Is(err, fs.ErrPermission):
-		if c.cfg.PIDFile != "" {
+		var pathErr *fs.PathError
+		switch {
+		case errors.As(err, &pathErr) && c.cfg.PIDFile != "" && filepath.Dir(pathErr.Path) == filepath.Dir(c.cfg.PIDFile):
 			fmt.Fprintf(c.stderr, "(run it as root, or with a --pidfile in a directory you may write to)\n")
+		case name == "stop" || name == "reload" || name == "restart":
+			fmt.Fprintf(c.stderr, "(the daemon runs as another user: run it as root, or as that user)\n")
 		}
 		return exitNoPrivilege
 	case errors.Is(err, ErrNotRunning), errors.Is(err, ErrDead):
