@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -53,7 +54,16 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "PR_SET_CHILD_SUBREAPER:", err)
 			os.Exit(1)
 		}
-		os.Exit(m.Run())
+		flag.Parse()
+		endLeftoversAtDeadline() // leftovers_test.go
+		code := m.Run()
+		// Each test ends what it started: a process still running here is
+		// a test's leak, which fails the run.
+		if n := endLeftovers(); n > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: the tests left %d processes running; ended them\n", n)
+			code = 1
+		}
+		os.Exit(code)
 	case "launcher":
 		os.Exit(launcher())
 	case "main":
