@@ -43,17 +43,25 @@ func listenOptions() Options {
 }
 
 // TestGolden renders each case in memory and compares it with its golden
-// tree: the same set of paths, the same bytes. The vendored runtime is left
-// out of the trees: it is what the generator copies, not what it decides,
-// and TestRenderOwnership checks it once. Its paths are still pinned, by the
-// golden manifest, which lists every file. With -update it deletes the tree
-// and writes it again with Write, so stale files disappear.
+// tree: the same set of paths, the same bytes. The vendored runtime is not
+// copied into the trees: it is what the generator copies, not what it
+// decides, and TestRenderOwnership checks it once. Each of its files is a
+// symbolic link to the runtime's source instead (runtimeLink), so that its
+// paths are pinned and each tree builds and vets in place. With -update it
+// deletes the tree and writes it again with Write, so stale files
+// disappear.
 func TestGolden(t *testing.T) {
 	for _, gc := range goldenCases {
 		t.Run(gc.name, func(t *testing.T) {
 			files, err := Render(gc.opts)
 			if err != nil {
 				t.Fatalf("Render: %v", err)
+			}
+			var vendored []string
+			for _, f := range files {
+				if isVendored(f) {
+					vendored = append(vendored, f.Path)
+				}
 			}
 			files = slices.DeleteFunc(files, isVendored)
 			dir := filepath.Join("..", "golden", gc.name)
@@ -64,10 +72,27 @@ func TestGolden(t *testing.T) {
 				if err := Write(dir, files, false); err != nil {
 					t.Fatalf("Write: %v", err)
 				}
+				if err := os.MkdirAll(filepath.Join(dir, daemonDir), DirMode); err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range vendored {
+					if err := os.Symlink(runtimeLink(p), filepath.Join(dir, filepath.FromSlash(p))); err != nil {
+						t.Fatal(err)
+					}
+				}
 			}
-			onDisk, err := readTree(dir)
+			onDisk, links, err := readTree(dir)
 			if err != nil {
 				t.Fatalf("%v (run go test ./generator -update)", err)
+			}
+			for _, p := range vendored {
+				if target, ok := links[p]; !ok || target != runtimeLink(p) {
+					t.Errorf("%s: want a symbolic link to %s in %s, got %q", p, runtimeLink(p), dir, target)
+				}
+				delete(links, p)
+			}
+			for _, p := range slices.Sorted(maps.Keys(links)) {
+				t.Errorf("%s: a symbolic link in %s to a file the runtime does not vendor", p, dir)
 			}
 			for _, f := range files {
 				got, ok := onDisk[f.Path]
@@ -94,25 +119,35 @@ func isVendored(f File) bool {
 	return strings.HasPrefix(f.Path, daemonDir+"/") && strings.HasSuffix(f.Path, ".go")
 }
 
-// readTree reads every file below dir, keyed by slash-separated path.
-func readTree(dir string) (map[string][]byte, error) {
-	tree := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+// runtimeLink is the target of the symbolic link that stands in a golden
+// tree for the vendored runtime file at path: the runtime's own source.
+func runtimeLink(path string) string {
+	return "../../../../runtime/daemon/" + filepath.Base(path)
+}
+
+// readTree reads every regular file below dir, and the targets of its
+// symbolic links, keyed by slash-separated path.
+func readTree(dir string) (files map[string][]byte, links map[string]string, err error) {
+	files, links = map[string][]byte{}, map[string]string{}
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
-		}
-		if !d.Type().IsRegular() {
-			return fmt.Errorf("%s is not a regular file", p)
 		}
 		rel, err := filepath.Rel(dir, p)
 		if err != nil {
 			return err
 		}
-		data, err := os.ReadFile(p)
-		tree[filepath.ToSlash(rel)] = data
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			links[filepath.ToSlash(rel)], err = os.Readlink(p)
+		case d.Type().IsRegular():
+			files[filepath.ToSlash(rel)], err = os.ReadFile(p)
+		default:
+			err = fmt.Errorf("%s is not a regular file or a symbolic link", p)
+		}
 		return err
 	})
-	return tree, err
+	return files, links, err
 }
 
 // firstDifference describes the first line where golden and rendered differ.

@@ -77,11 +77,11 @@ func TestRegenMatchesGolden(t *testing.T) {
 		t.Fatalf("Apply: %v", err)
 	}
 
-	onDisk, err := readTree(dir)
+	onDisk, _, err := readTree(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden, err := readTree(filepath.Join("..", "golden", "allopts"))
+	golden, _, err := readTree(filepath.Join("..", "golden", "allopts"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,1 @@
+../../../../runtime/daemon/dup_other.go

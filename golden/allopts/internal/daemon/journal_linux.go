@@ -1,0 +1,1 @@
+../../../../runtime/daemon/journal_linux.go

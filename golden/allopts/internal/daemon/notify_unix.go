@@ -1,0 +1,1 @@
+../../../../runtime/daemon/notify_unix.go

@@ -1,0 +1,1 @@
+../../../../runtime/daemon/pidlock_linux.go

@@ -1,0 +1,1 @@
+../../../../runtime/daemon/handoff_unix.go

@@ -1,0 +1,1 @@
+../../../../runtime/daemon/pidfile_unix.go

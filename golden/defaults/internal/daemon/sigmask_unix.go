@@ -1,0 +1,1 @@
+../../../../runtime/daemon/sigmask_unix.go

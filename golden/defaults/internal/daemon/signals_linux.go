@@ -1,0 +1,1 @@
+../../../../runtime/daemon/signals_linux.go

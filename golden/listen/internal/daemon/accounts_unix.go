@@ -1,0 +1,1 @@
+../../../../runtime/daemon/accounts_unix.go

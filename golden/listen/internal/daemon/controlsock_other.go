@@ -1,0 +1,1 @@
+../../../../runtime/daemon/controlsock_other.go

@@ -1,0 +1,1 @@
+../../../../runtime/daemon/handoff_memfd_linux.go

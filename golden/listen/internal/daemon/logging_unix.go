@@ -1,0 +1,1 @@
+../../../../runtime/daemon/logging_unix.go

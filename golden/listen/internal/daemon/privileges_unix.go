@@ -1,0 +1,1 @@
+../../../../runtime/daemon/privileges_unix.go

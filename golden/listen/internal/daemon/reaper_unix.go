@@ -1,0 +1,1 @@
+../../../../runtime/daemon/reaper_unix.go

@@ -1,0 +1,1 @@
+../../../../runtime/daemon/run_unix.go

@@ -1,0 +1,1 @@
+../../../../runtime/daemon/startrecord_other.go

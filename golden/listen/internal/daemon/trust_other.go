@@ -1,0 +1,1 @@
+../../../../runtime/daemon/trust_other.go

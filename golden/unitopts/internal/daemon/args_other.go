@@ -1,0 +1,1 @@
+../../../../runtime/daemon/args_other.go

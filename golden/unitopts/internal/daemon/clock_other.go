@@ -1,0 +1,1 @@
+../../../../runtime/daemon/clock_other.go

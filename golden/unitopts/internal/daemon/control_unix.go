@@ -1,0 +1,1 @@
+../../../../runtime/daemon/control_unix.go

@@ -1,0 +1,1 @@
+../../../../runtime/daemon/daemon_other.go

@@ -1,0 +1,1 @@
+../../../../runtime/daemon/fds_linux.go

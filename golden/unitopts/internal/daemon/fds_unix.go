@@ -1,0 +1,1 @@
+../../../../runtime/daemon/fds_unix.go

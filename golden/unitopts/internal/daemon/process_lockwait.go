@@ -1,0 +1,1 @@
+../../../../runtime/daemon/process_lockwait.go

@@ -1,0 +1,1 @@
+../../../../runtime/daemon/start_unix.go

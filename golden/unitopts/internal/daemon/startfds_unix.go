@@ -1,0 +1,1 @@
+../../../../runtime/daemon/startfds_unix.go

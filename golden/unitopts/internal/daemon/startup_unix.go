@@ -1,0 +1,1 @@
+../../../../runtime/daemon/startup_unix.go
