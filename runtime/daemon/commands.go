@@ -24,6 +24,7 @@ func builtins() []verb {
 		{name: "restart", summary: "stop the daemon if it is running, then start it, with its flags unless given others", define: (*cli).defineRestart},
 		{name: "status", summary: "print whether the daemon runs (exit 0 running, 1 dead, 3 stopped)", define: (*cli).defineStatus},
 		{name: "reload", summary: "reopen the log file and call the reload hook; wait for it and report its error", define: (*cli).defineReload},
+		{name: "upgrade", summary: "replace the daemon with the program now at its path, keeping its listening sockets; wait until the new one serves", define: (*cli).defineUpgrade},
 		{name: "run", summary: "run in the foreground, without detaching (debugging, containers, systemd)", define: (*cli).defineRun},
 		{name: "install", summary: "install the binary and its systemd units, enable them; --now starts the daemon", define: (*cli).defineInstall},
 		{name: "uninstall", summary: "stop and disable the daemon, remove what install wrote", define: (*cli).defineUninstall},

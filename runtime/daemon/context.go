@@ -1,6 +1,10 @@
 package daemon
 
-import "context"
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+)
 
 // running is the state of a daemon that runs, shared with its hooks through
 // their context.
@@ -13,6 +17,29 @@ type running struct {
 	// reloadFailed is set, by the daemon's main loop only, while the status
 	// it last sent says a reload failed.
 	reloadFailed bool
+
+	// keptFiles are the files the daemon hands to its replacement (Listen).
+	keptFiles keptFiles
+
+	// replacing is true in a daemon that an upgrade started to replace
+	// another (upgrade_unix.go); it publishes its pidfile only once ready.
+	replacing bool
+
+	// executable is the program's path when the daemon started, which an
+	// upgrade runs again: by then it may name a new binary.
+	executable string
+
+	// serving is the service's context and stopServing cancels it: stop,
+	// or drain after an upgrade.
+	serving     context.Context
+	stopServing context.CancelFunc
+
+	// upgrading is held while an upgrade runs: one at a time.
+	upgrading sync.Mutex
+
+	// handedOver is set once another daemon has replaced this one: it
+	// drains, and no longer speaks for the service to the service manager.
+	handedOver atomic.Bool
 }
 
 // contextKey is the key of the *running in a hook's context.
@@ -35,6 +62,15 @@ func Activation(ctx context.Context) Activated {
 // context of a Service hook. Off systemd it does nothing.
 func SetStatus(ctx context.Context, status string) {
 	if d, ok := ctx.Value(contextKey{}).(*running); ok {
-		d.notifier.Status(status)
+		d.manager().Status(status)
 	}
+}
+
+// manager is the daemon's Notifier, or a silent one once another daemon has
+// replaced it: the replacement is then the one the service manager hears.
+func (d *running) manager() *Notifier {
+	if d.handedOver.Load() {
+		return &Notifier{}
+	}
+	return d.notifier
 }

@@ -134,3 +134,36 @@ func openDaemon(cfg Config) (*process, error) {
 
 // errGone: the process to open has exited already.
 var errGone = errors.New("process is gone")
+
+// upgradeDaemon asks the daemon with pid, or the one that holds the
+// pidfile if pid is 0, to upgrade (upgrade_unix.go), waiting at most
+// timeout if it is positive. It returns the old and the new daemon's
+// pids. Where the daemon has no control socket, it sends SIGUSR2 and
+// returns 0 for the new one: the daemon upgrades without an answer.
+func upgradeDaemon(cfg Config, pid int, timeout time.Duration) (old, replacement int, err error) {
+	if pid > 0 {
+		replacement, err = requestUpgrade(cfg.Name, pid, timeout)
+		return pid, replacement, err
+	}
+	p, err := openDaemon(cfg)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer p.close()
+	args, recordErr := readStartRecord(cfg.PIDFile, p.pid)
+	replacement, err = requestUpgrade(cfg.Name, p.pid, timeout)
+	if errors.Is(err, errNoControl) {
+		if err := p.signal(unix.SIGUSR2); err != nil {
+			return p.pid, 0, fmt.Errorf("sending SIGUSR2 to pid %d: %w", p.pid, err)
+		}
+		return p.pid, 0, nil
+	}
+	if err != nil {
+		return p.pid, 0, err
+	}
+	if recordErr == nil {
+		// restart keeps the flags of the daemon the record names.
+		writeStartRecord(cfg.PIDFile, replacement, args)
+	}
+	return p.pid, replacement, nil
+}

@@ -24,12 +24,14 @@ import (
 // socket belongs to the pid it asked for, so that no other process can pose
 // as the daemon; the daemon answers only root and its own user.
 //
-// The protocol is one request line, "RELOAD", and one answer, "OK" or
+// The protocol is one request line, "RELOAD" or "UPGRADE", and one answer,
+// "OK" (for an upgrade followed by a space and the new daemon's pid) or
 // "ERROR " and the error's text, up to the end of the connection.
 const (
-	controlReload = "RELOAD"
-	controlOK     = "OK"
-	controlError  = "ERROR "
+	controlReload  = "RELOAD"
+	controlUpgrade = "UPGRADE"
+	controlOK      = "OK"
+	controlError   = "ERROR "
 )
 
 // controlRequestWait bounds how long the daemon waits for a request line.
@@ -116,34 +118,62 @@ func (d *running) answerControl(ctx context.Context, conn *os.File, reloads chan
 		return
 	}
 	conn.SetReadDeadline(time.Now().Add(controlRequestWait))
-	var buf [len(controlReload) + 1]byte
-	n, _ := io.ReadFull(conn, buf[:])
-	if string(buf[:n]) != controlReload+"\n" {
-		return
-	}
-	done := make(chan error, 1)
-	select {
-	case reloads <- reloadRequest{done: done}:
-	case <-ctx.Done():
-		fmt.Fprint(conn, controlError+errStopping.Error())
-		return
-	}
-	// ctx is done once the main loop has ended; it answers every request it
-	// takes before that.
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		select {
-		case err = <-done:
-		default:
-			err = errStopping
+	switch readRequest(conn) {
+	case controlReload:
+		err = d.requestReloadFromLoop(ctx, reloads)
+	case controlUpgrade:
+		var pid int
+		if pid, err = d.upgrade(d.serving); err == nil {
+			fmt.Fprintf(conn, "%s %d", controlOK, pid)
+			return
 		}
+	default:
+		return
 	}
 	if err != nil {
 		fmt.Fprint(conn, controlError+err.Error())
 		return
 	}
 	fmt.Fprint(conn, controlOK)
+}
+
+// readRequest reads one request line from conn, or returns "".
+func readRequest(conn *os.File) string {
+	var line []byte
+	var b [1]byte
+	for len(line) <= len(controlUpgrade) {
+		if _, err := conn.Read(b[:]); err != nil {
+			return ""
+		}
+		if b[0] == '\n' {
+			return string(line)
+		}
+		line = append(line, b[0])
+	}
+	return ""
+}
+
+// requestReloadFromLoop asks the main loop for a reload and waits for its
+// outcome. ctx is done once the main loop has ended; it answers every
+// request it takes before that.
+func (d *running) requestReloadFromLoop(ctx context.Context, reloads chan<- reloadRequest) error {
+	done := make(chan error, 1)
+	select {
+	case reloads <- reloadRequest{done: done}:
+	case <-ctx.Done():
+		return errStopping
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		select {
+		case err := <-done:
+			return err
+		default:
+			return errStopping
+		}
+	}
 }
 
 // peerCredentials returns the credentials of the process at the other end
@@ -168,22 +198,47 @@ func peerCredentials(conn *os.File) (*unix.Ucred, error) {
 // returns the reload's error, or an error wrapping errNoControl if pid has
 // no control socket of that name.
 func requestReload(name string, pid int, timeout time.Duration) error {
+	_, err := controlRequest(name, pid, controlReload, timeout)
+	return err
+}
+
+// requestUpgrade asks the daemon called name, whose pid is pid, to upgrade
+// to the program at its path, and waits until it has, or until timeout
+// has passed if it is positive. It returns the new daemon's pid.
+func requestUpgrade(name string, pid int, timeout time.Duration) (int, error) {
+	answer, err := controlRequest(name, pid, controlUpgrade, timeout)
+	if err != nil {
+		return 0, err
+	}
+	newPID, err := strconv.Atoi(answer)
+	if err != nil || newPID <= 0 {
+		return 0, fmt.Errorf("pid %d answered the upgrade with %q, not a pid", pid, answer)
+	}
+	return newPID, nil
+}
+
+// controlRequest sends request to the control socket of the daemon called
+// name with pid and returns what followed "OK" in its answer, waiting at
+// most timeout if it is positive. It returns the daemon's error, or an
+// error wrapping errNoControl if pid has no control socket of that name.
+func controlRequest(name string, pid int, request string, timeout time.Duration) (string, error) {
+	what := strings.ToLower(request)
 	conn, err := dialControl(name, pid)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer conn.Close()
 	if timeout > 0 {
 		tv := unix.NsecToTimeval(timeout.Nanoseconds())
 		if err := unix.SetsockoptTimeval(int(conn.Fd()), unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-			return os.NewSyscallError("setsockopt SO_RCVTIMEO", err)
+			return "", os.NewSyscallError("setsockopt SO_RCVTIMEO", err)
 		}
 	}
 	// A daemon that refuses the caller closes the connection at once, so
 	// the request may meet a closed socket.
-	_, err = io.WriteString(conn, controlReload+"\n")
+	_, err = io.WriteString(conn, request+"\n")
 	if err != nil && !errors.Is(err, unix.EPIPE) && !errors.Is(err, unix.ECONNRESET) {
-		return fmt.Errorf("asking pid %d to reload: %w", pid, err)
+		return "", fmt.Errorf("asking pid %d to %s: %w", pid, what, err)
 	}
 	var answer []byte
 	if err == nil {
@@ -191,15 +246,17 @@ func requestReload(name string, pid int, timeout time.Duration) error {
 	}
 	switch text := string(answer); {
 	case errors.Is(err, unix.EAGAIN):
-		return fmt.Errorf("pid %d did not finish its reload within %v", pid, timeout)
+		return "", fmt.Errorf("pid %d did not finish its %s within %v", pid, what, timeout)
 	case err != nil && !errors.Is(err, unix.EPIPE) && !errors.Is(err, unix.ECONNRESET):
-		return fmt.Errorf("reading pid %d's answer: %w", pid, err)
+		return "", fmt.Errorf("reading pid %d's answer: %w", pid, err)
 	case text == controlOK:
-		return nil
+		return "", nil
+	case strings.HasPrefix(text, controlOK+" "):
+		return strings.TrimPrefix(text, controlOK+" "), nil
 	case strings.HasPrefix(text, controlError):
-		return &reloadError{text: strings.TrimPrefix(text, controlError)}
+		return "", &daemonError{text: strings.TrimPrefix(text, controlError)}
 	default:
-		return fmt.Errorf("pid %d ended the reload without an answer: it answers only root and the user it runs as, and it may have exited", pid)
+		return "", fmt.Errorf("pid %d ended the %s without an answer: it answers only root and the user it runs as, and it may have exited", pid, what)
 	}
 }
 

@@ -15,3 +15,5 @@ func (d *running) serveControl(ctx context.Context, reloads chan<- reloadRequest
 }
 
 func requestReload(name string, pid int, timeout time.Duration) error { return errNoControl }
+
+func requestUpgrade(name string, pid int, timeout time.Duration) (int, error) { return 0, errNoControl }

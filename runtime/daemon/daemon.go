@@ -97,6 +97,14 @@ type Config struct {
 	// NAME.service and, for socket activation, NAME.socket for systemd. A
 	// generated main embeds them (//go:embed) when the program is built.
 	ServiceFiles fs.FS
+
+	// If FDStore is true, a daemon under systemd also keeps the files it
+	// opens with Listen in the service manager's file descriptor store
+	// (FDSTORE=1, named FDNAME=), so that a restart (systemctl restart)
+	// finds the same listening sockets and refuses no connection while
+	// the daemon is down. The unit must allow the store with
+	// FileDescriptorStoreMax=.
+	FDStore bool
 }
 
 // Errors returned by the functions of this package; compare with errors.Is.

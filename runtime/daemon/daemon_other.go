@@ -85,3 +85,8 @@ func Run(cfg Config, svc Service) error {
 	}
 	return nil
 }
+
+// upgradeDaemon needs Unix.
+func upgradeDaemon(cfg Config, pid int, timeout time.Duration) (old, replacement int, err error) {
+	return 0, 0, unixOnly("upgrade")
+}

@@ -76,6 +76,8 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	case "locker":
 		os.Exit(locker())
+	case "upgrade":
+		daemon.Main(mainConfig(), &upgradeService{}) // upgrade_test.go
 	}
 }
 

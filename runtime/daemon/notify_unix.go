@@ -5,6 +5,7 @@ package daemon
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -52,4 +53,44 @@ func socketCloexec(domain, typ int) (int, error) {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// childEnv returns the variables that let a daemon that replaces this one
+// speak to the same service manager: its socket and the watchdog interval,
+// without WATCHDOG_PID, which only the manager can know in advance.
+func (n *Notifier) childEnv() []string {
+	if !n.Enabled() {
+		return nil
+	}
+	env := []string{envNotifySocket + "=" + n.socket}
+	if n.watchdog > 0 {
+		env = append(env, envWatchdogUsec+"="+strconv.FormatInt(n.watchdog.Microseconds(), 10))
+	}
+	return env
+}
+
+// sendFiles sends state with files attached (SCM_RIGHTS), as
+// sd_pid_notify_with_fds does: "FDSTORE=1" puts them in the manager's
+// file descriptor store.
+func (n *Notifier) sendFiles(state string, files ...*os.File) error {
+	if !n.Enabled() {
+		return nil
+	}
+	fds := make([]int, 0, len(files))
+	for _, f := range files {
+		fd, ok := fileFD(f)
+		if !ok {
+			return fmt.Errorf("notify %q: a file is closed", firstLine(state))
+		}
+		fds = append(fds, fd)
+	}
+	fd, err := socketCloexec(unix.AF_UNIX, unix.SOCK_DGRAM)
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Sendmsg(fd, []byte(state), unix.UnixRights(fds...), &unix.SockaddrUnix{Name: n.socket}, 0); err != nil {
+		return fmt.Errorf("notify %q: %w", firstLine(state), os.NewSyscallError("sendmsg", err))
+	}
+	return nil
 }

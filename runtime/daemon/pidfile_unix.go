@@ -26,6 +26,10 @@ const pidFileMode = 0o644
 type pidFile struct {
 	f    *os.File
 	path string
+
+	// staged is the temporary name of a pidfile not yet published, if it
+	// has one.
+	staged string
 }
 
 // createPIDFile writes this process's pid to cfg.PIDFile and locks it. The pid is
@@ -86,10 +90,49 @@ func createPIDFile(cfg Config) (*pidFile, int, error) {
 }
 
 // started releases the starting lock (startup_unix.go): the daemon runs.
-func (p *pidFile) started() {
+func (p *pidFile) started() error {
 	if p.f != nil {
 		releaseStartingLock(p.f)
 	}
+	return nil
+}
+
+// stagePIDFile writes this process's pid to a locked file beside
+// cfg.PIDFile without giving it the name: for a daemon that replaces
+// another (upgrade_unix.go), whose pidfile names the old daemon until the
+// new one is ready (publish).
+func stagePIDFile(cfg Config) (*pidFile, error) {
+	f, tmpName, err := lockedTempFile(filepath.Dir(cfg.PIDFile))
+	if err != nil {
+		return nil, fmt.Errorf("pidfile %s: %w", cfg.PIDFile, err)
+	}
+	if _, err := fmt.Fprintf(f, "%d\n", os.Getpid()); err != nil {
+		if tmpName != "" {
+			unix.Unlink(tmpName)
+		}
+		f.Close()
+		return nil, fmt.Errorf("pidfile %s: %w", cfg.PIDFile, err)
+	}
+	return &pidFile{f: f, path: cfg.PIDFile, staged: tmpName}, nil
+}
+
+// publish gives a staged pidfile its name, in place of the pidfile there,
+// in one rename: every reader finds either the old daemon's pidfile or
+// this one, locked and complete. An unnamed file gets a temporary name
+// first, since only a name can be renamed.
+func (p *pidFile) publish() error {
+	if p.staged == "" {
+		p.staged = filepath.Join(filepath.Dir(p.path), fmt.Sprintf(".%d.pid.tmp", os.Getpid()))
+		if err := linkAt(p.f, "", p.staged); err != nil {
+			p.staged = ""
+			return fmt.Errorf("pidfile %s: %w", p.path, err)
+		}
+	}
+	if err := unix.Rename(p.staged, p.path); err != nil {
+		return fmt.Errorf("pidfile %s: %w", p.path, os.NewSyscallError("rename", err))
+	}
+	p.staged = ""
+	return nil
 }
 
 // remove deletes the pidfile if path still names it, then releases the
@@ -97,6 +140,9 @@ func (p *pidFile) started() {
 func (p *pidFile) remove() {
 	if p.f == nil {
 		return
+	}
+	if p.staged != "" {
+		unix.Unlink(p.staged)
 	}
 	if sameFile(p.f, p.path) {
 		unix.Unlink(p.path)

@@ -17,7 +17,8 @@ var errNoControl = errors.New("no control socket")
 // errStopping answers a reload asked for once the daemon has begun to stop.
 var errStopping = errors.New("the daemon is stopping")
 
-// A reloadError is the error of a reload, as the daemon reported it.
-type reloadError struct{ text string }
+// A daemonError is the error of a reload or an upgrade, as the daemon
+// reported it over its control socket.
+type daemonError struct{ text string }
 
-func (e *reloadError) Error() string { return e.text }
+func (e *daemonError) Error() string { return e.text }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 
 	"golang.org/x/sys/unix"
 )
@@ -45,6 +46,7 @@ func Run(cfg Config, svc Service) error {
 		}
 		os.Exit(status)
 	}
+	replacing := takeHandoff() == stageUpgrade
 	activated, err := ListenFDs()
 	if err != nil {
 		return fmt.Errorf("socket activation: %w", err)
@@ -54,7 +56,20 @@ func Run(cfg Config, svc Service) error {
 		return err
 	}
 	d := &running{cfg: cfg, notifier: notifier, activated: activated}
-	return d.run(hooksOf(svc), func(int, error) {})
+	started := func(int, error) {}
+	if replacing {
+		// Started by the upgrade of a daemon that runs in the foreground,
+		// which waits for this one's readiness as a launcher does.
+		setCloseOnExec(readyFD)
+		ready := os.NewFile(readyFD, "gendaemon-ready")
+		defer runtime.KeepAlive(ready)
+		started = startedReporter(readinessReporter(ready))
+		if err := d.takeOver(); err != nil {
+			started(0, err)
+			return err
+		}
+	}
+	return d.run(hooksOf(svc), started)
 }
 
 // run is the life of the daemon after it has detached, and of Run:
@@ -76,13 +91,19 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 	// default action and leave the pidfile behind.
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), contextKey{}, d))
 	defer cancel()
+	d.serving, d.stopServing = ctx, cancel
+	exe, exeErr := os.Executable()
+	if exeErr != nil {
+		slog.Warn("upgrade will fail: the program's path is unknown", "err", exeErr)
+	}
+	d.executable = exe
 	signals := make(chan os.Signal, 4)
-	signal.Notify(signals, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
+	signal.Notify(signals, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGUSR2)
 	defer signal.Stop(signals)
 	reloads := make(chan reloadRequest, 1)
 	go d.dispatchSignals(ctx, signals, cancel, reloads)
 
-	stop, ready, err := setUp(d.cfg, d.detached)
+	stop, ready, err := setUp(d.cfg, d.detached, d.replacing)
 	if err != nil {
 		started(runningPID(err), err)
 		return err
@@ -91,7 +112,7 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 
 	if err := d.initialize(ctx, svc, stop, ready); err != nil { // startup_unix.go
 		stop() // before start returns, no pidfile may be left
-		d.notifier.Status(firstLine(err.Error()))
+		d.manager().Status(firstLine(err.Error()))
 		slog.Error("start-up failed", "err", err)
 		started(0, err)
 		return &initError{err}
@@ -102,7 +123,11 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 	defer loopDone()
 	defer d.serveControl(loop, reloads)()
 	started(0, nil)
-	d.notifier.Ready()
+	if !d.replacing {
+		// A replacement becomes the service manager's main process when
+		// the daemon it replaces says so (MAINPID=): it was ready already.
+		d.manager().Ready()
+	}
 	go d.runWatchdog(ctx, svc.Healthy)
 
 	served := make(chan error, 1)
@@ -139,8 +164,8 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 // the service's Reload hook, between RELOADING=1 and READY=1. It returns
 // what failed, for the reload command; the daemon keeps running.
 func (d *running) reload(ctx context.Context, svc hooks) error {
-	d.notifier.Reloading()
-	defer d.notifier.Ready()
+	d.manager().Reloading()
+	defer d.manager().Ready()
 	var reopenErr error
 	if d.detached && d.cfg.LogFile != "" {
 		reopenErr = reopenLog(d.cfg) // logging_unix.go
@@ -150,10 +175,10 @@ func (d *running) reload(ctx context.Context, svc hooks) error {
 	switch {
 	case err != nil:
 		slog.Error("reload failed", "err", err)
-		d.notifier.Status("reload failed: " + firstLine(err.Error()))
+		d.manager().Status("reload failed: " + firstLine(err.Error()))
 		d.reloadFailed = true
 	case d.reloadFailed:
-		d.notifier.Status("") // the failure it showed is over
+		d.manager().Status("") // the failure it showed is over
 		d.reloadFailed = false
 	}
 	return err
@@ -167,8 +192,12 @@ func (d *running) dispatchSignals(ctx context.Context, signals <-chan os.Signal,
 		case <-ctx.Done():
 			return
 		case sig := <-signals:
-			if sig != unix.SIGHUP {
-				d.notifier.Stopping()
+			switch sig {
+			case unix.SIGUSR2:
+				go d.upgradeOnSignal(ctx)
+				continue
+			case unix.SIGTERM, unix.SIGINT:
+				d.manager().Stopping()
 				cancel()
 				continue
 			}
@@ -184,8 +213,10 @@ func (d *running) dispatchSignals(ctx context.Context, signals <-chan os.Signal,
 // privileges, in daemon(7)'s order. A detached daemon's log file is given to
 // the user it switches to, so that it can reopen the file after logrotate.
 // stop releases what setUp took; calling it again does nothing. ready says
-// that the daemon has started (startup_unix.go).
-func setUp(cfg Config, detached bool) (stop, ready func(), err error) {
+// that the daemon has started (startup_unix.go). A daemon that replaces
+// another (replacing) gives its pidfile the name only in ready, which
+// fails if it cannot.
+func setUp(cfg Config, detached, replacing bool) (stop func(), ready func() error, err error) {
 	unix.Umask(cfg.Umask)
 	dir := cfg.WorkDir
 	if dir == "" {
@@ -198,8 +229,15 @@ func setUp(cfg Config, detached bool) (stop, ready func(), err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	stop, ready = func() {}, func() {}
-	if cfg.PIDFile != "" {
+	stop, ready = func() {}, func() error { return nil }
+	switch {
+	case cfg.PIDFile != "" && replacing:
+		p, err := stagePIDFile(cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		stop, ready = p.remove, p.publish
+	case cfg.PIDFile != "":
 		p, pid, err := createPIDFile(cfg)
 		if err != nil {
 			return nil, nil, &runningError{pid: pid, err: err}

@@ -61,7 +61,9 @@ func Start(cfg Config, svc Service) (pid int, err error) {
 	case stageSession:
 		os.Exit(startDaemon(cfg))
 	case stageDaemon:
-		os.Exit(runDaemon(cfg, hooksOf(svc), os.NewFile(readyFD, "gendaemon-ready")))
+		os.Exit(runDaemon(cfg, hooksOf(svc), os.NewFile(readyFD, "gendaemon-ready"), false))
+	case stageUpgrade:
+		os.Exit(runDaemon(cfg, hooksOf(svc), os.NewFile(readyFD, "gendaemon-ready"), true))
 	}
 	switch pid, err := settledLockHolder(cfg); {
 	case err == nil:
@@ -341,17 +343,9 @@ func reap(pid int) error {
 
 // runDaemon is the daemon: it finishes detaching, runs the service, reports
 // readiness on ready, and returns the status to exit with.
-func runDaemon(cfg Config, svc hooks, ready *os.File) int {
+func runDaemon(cfg Config, svc hooks, ready *os.File, replacing bool) int {
 	setCloseOnExec(readyFD)
-	// A daemon that reports a failure exits, and keeps the readiness pipe
-	// open until it has: the launcher reads until the end of the pipe, so it
-	// returns only once no process of the start is left.
-	report := func(word, payload string) {
-		fmt.Fprintf(ready, "%s %d %s%s", word, os.Getpid(), strings.ReplaceAll(payload, msgEnd, ""), msgEnd)
-		if word == msgReady {
-			ready.Close()
-		}
-	}
+	report := readinessReporter(ready)
 	if err := prepareLogDir(cfg); err != nil {
 		report(msgError, errorPayload(err))
 		return 1
@@ -361,16 +355,13 @@ func runDaemon(cfg Config, svc hooks, ready *os.File) int {
 		return 1
 	}
 	d := &running{cfg: cfg, detached: true}
-	err := d.run(svc, func(pid int, err error) {
-		switch {
-		case errors.Is(err, ErrAlreadyRunning):
-			report(msgRunning, strconv.Itoa(pid))
-		case err != nil:
+	if replacing {
+		if err := d.takeOver(); err != nil {
 			report(msgError, errorPayload(err))
-		default:
-			report(msgReady, "")
+			return 1
 		}
-	})
+	}
+	err := d.run(svc, startedReporter(report))
 	runtime.KeepAlive(ready) // open until exit, if the start failed
 	if err != nil {
 		slog.Error("exiting", "err", err)

@@ -128,7 +128,7 @@ func settledLockHolder(cfg Config) (int, error) {
 // killed when the start fails, and the daemon enforces its own start
 // deadline (a launcherGrace after the launcher's), even if the launcher
 // that would have enforced it is gone.
-func (d *running) initialize(ctx context.Context, svc hooks, stop, ready func()) error {
+func (d *running) initialize(ctx context.Context, svc hooks, stop func(), ready func() error) error {
 	var expired *startDeadline
 	if d.detached && d.cfg.StartTimeout > 0 {
 		expired = enforceStartDeadline(d.cfg.StartTimeout+launcherGrace, stop)
@@ -142,13 +142,15 @@ func (d *running) initialize(ctx context.Context, svc hooks, stop, ready func())
 		// expects it to stop, not to fail; Serve sees the same ctx.
 		err = errStoppedDuringStart
 	}
+	if err == nil {
+		err = ready()
+	}
 	if err != nil {
 		if d.detached {
 			killInitChildren()
 		}
 		return err
 	}
-	ready()
 	return nil
 }
 

@@ -14,12 +14,12 @@ import (
 // interval; otherwise one is sent every half interval, which says only
 // that the process runs.
 func (d *running) runWatchdog(ctx context.Context, healthy func(context.Context) error) {
-	interval, ok := d.notifier.WatchdogInterval()
-	if !ok || !d.notifier.Enabled() {
+	interval, ok := d.manager().WatchdogInterval()
+	if !ok || !d.manager().Enabled() {
 		return
 	}
 	if healthy == nil {
-		if err := d.notifier.RunWatchdog(ctx); err != nil {
+		if err := d.manager().RunWatchdog(ctx); err != nil {
 			slog.Error("watchdog", "err", err)
 		}
 		return
@@ -37,14 +37,14 @@ func (d *running) runWatchdog(ctx context.Context, healthy func(context.Context)
 		switch {
 		case err != nil && wasHealthy:
 			slog.Error("unhealthy: no watchdog keep-alive", "err", err)
-			d.notifier.Status("unhealthy: " + firstLine(err.Error()))
+			d.manager().Status("unhealthy: " + firstLine(err.Error()))
 		case err == nil && !wasHealthy:
 			slog.Info("healthy again")
-			d.notifier.Status("")
+			d.manager().Status("")
 		}
 		wasHealthy = err == nil
 		if err == nil {
-			if _, err := d.notifier.Watchdog(); err != nil {
+			if _, err := d.manager().Watchdog(); err != nil {
 				slog.Error("watchdog", "err", err)
 				return
 			}
