@@ -148,6 +148,8 @@ func testConfig() daemon.Config {
 			cfg.Group = v
 		case "StartTimeout":
 			cfg.StartTimeout, _ = time.ParseDuration(v)
+		case "FDStore":
+			cfg.FDStore = v == "true"
 		}
 	}
 	if os.Getenv(ignoreEnv) != "" {

@@ -16,7 +16,10 @@ import (
 // so that a service written today keeps compiling.
 type Service interface {
 	// Serve is the daemon's work. It runs until ctx is cancelled, which
-	// happens on SIGTERM or SIGINT, and should then return promptly. The
+	// happens on SIGTERM or SIGINT, and once the daemon that an upgrade
+	// started in its place serves; Serve should then stop accepting work
+	// and return once the work in hand is done (drain: for example
+	// http.Server.Shutdown), promptly. The
 	// daemon exits with status 0 when Serve returns nil and 1 when it
 	// returns an error; a panic ends it as any Go panic does, with status 2.
 	Serve(ctx context.Context) error

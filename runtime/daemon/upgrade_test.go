@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gendaemon/gendaemon/runtime/daemon"
 )
 
@@ -245,4 +247,123 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// A datagram is one notification a service manager received, with the
+// sender's pid and the descriptors attached to it.
+type datagram struct {
+	state string
+	pid   int
+	fds   []int
+}
+
+// notifyReceiver is a service manager's notify socket that learns each
+// sender's pid (SO_PASSCRED), as systemd's does.
+func notifyReceiver(t *testing.T, path string) func() datagram {
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Control(func(fd uintptr) { err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSCRED, 1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() datagram {
+		t.Helper()
+		buf, oob := make([]byte, 4096), make([]byte, 4096)
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+		if err != nil {
+			t.Fatalf("no notification: %v", err)
+		}
+		d := datagram{state: string(buf[:n])}
+		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if cred, err := unix.ParseUnixCredentials(&m); err == nil {
+				d.pid = int(cred.Pid)
+			}
+			if fds, err := unix.ParseUnixRights(&m); err == nil {
+				d.fds = append(d.fds, fds...)
+				for _, fd := range fds {
+					t.Cleanup(func() { unix.Close(fd) })
+				}
+			}
+		}
+		return d
+	}
+}
+
+// TestUpgradeUnderServiceManager upgrades a daemon that runs in the
+// foreground under a service manager (run, Type=notify): the old daemon
+// names the new one the main process (MAINPID=) and then says nothing
+// more, not even STOPPING=1, as it drains; the new one, which inherited
+// the listener, does not store it again, and speaks for the service from
+// then on. With FDStore, the listener opened at first start went to the
+// file descriptor store.
+func TestUpgradeUnderServiceManager(t *testing.T) {
+	h := newUpgradeHarness(t)
+	h.config["FDStore"] = "true"
+	recv := notifyReceiver(t, filepath.Join(h.dir, "notify"))
+	cmd := exec.Command(os.Args[0], "run", "--pidfile", "")
+	cmd.Env = h.command("upgrade", "NOTIFY_SOCKET="+filepath.Join(h.dir, "notify")).Env
+	// A file, not a pipe: the new daemon inherits the old one's standard
+	// output (the journal, under systemd), and a pipe would stay open.
+	out, err := os.Create(filepath.Join(h.dir, "runner.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { endProcess(t, cmd.Process.Pid) })
+	addr, old := h.listening()
+	if old != cmd.Process.Pid {
+		t.Fatalf("pid %d listens; want the runner, %d", old, cmd.Process.Pid)
+	}
+	stored := recv()
+	if stored.state != "FDSTORE=1\nFDNAME=test" || stored.pid != old || len(stored.fds) != 1 {
+		t.Fatalf("first notification %+v; want FDSTORE=1 with FDNAME=test and one descriptor from pid %d", stored, old)
+	}
+	if name, err := unix.Getsockname(stored.fds[0]); err != nil || fmt.Sprint(name.(*unix.SockaddrInet4).Port) != addr[strings.LastIndex(addr, ":")+1:] {
+		t.Errorf("the stored descriptor is bound to %v (%v); want the listener on %s", name, err, addr)
+	}
+	if d := recv(); d.state != "READY=1" || d.pid != old {
+		t.Fatalf("notification %+v; want READY=1 from pid %d", d, old)
+	}
+
+	stdout, errOut, code := h.run("upgrade", "--pid", strconv.Itoa(old))
+	if code != 0 {
+		t.Fatalf("upgrade: exit %d, %q %q", code, stdout, errOut)
+	}
+	newAddr, replacement := h.listening()
+	if newAddr != addr {
+		t.Fatalf("the new daemon listens on %s; want %s", newAddr, addr)
+	}
+	d := recv()
+	if want := fmt.Sprintf("MAINPID=%d\n", replacement); !strings.HasPrefix(d.state, want) || d.pid != old {
+		t.Fatalf("notification %+v; want %q from the old daemon, %d", d, want, old)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the old daemon: %v\n%s", err, readFile(t, out.Name()))
+	}
+	if got := server(t, addr); got != replacement {
+		t.Fatalf("pid %d answered; want the new daemon, %d", got, replacement)
+	}
+	if err := unix.Kill(replacement, unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if d := recv(); d.state != "STOPPING=1" || d.pid != replacement {
+		t.Errorf("notification %+v; want STOPPING=1 from the new daemon, %d, and nothing from the old one after MAINPID=", d, replacement)
+	}
+	waitExit(t, replacement, 10*time.Second)
 }
