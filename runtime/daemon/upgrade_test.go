@@ -237,6 +237,27 @@ func TestUpgradeFailureKeepsServing(t *testing.T) {
 			t.Fatalf("after a failed upgrade (%s), pid %d answered; want the old daemon, %d", c.behaviour, got, old)
 		}
 	}
+
+	// One upgrade at a time: a second one, asked for while the first
+	// waits for a new binary that hangs, is refused at once.
+	first := exec.Command(os.Args[0], "upgrade")
+	first.Env = h.command("upgrade").Env
+	var firstOut strings.Builder
+	first.Stdout, first.Stderr = &firstOut, &firstOut
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { endProcess(t, first.Process.Pid) })
+	if e := h.nextEvent(); !strings.HasPrefix(e, "init ") {
+		t.Fatalf("event %q; want the hanging binary's Init", e)
+	}
+	if _, errOut, code := h.run("upgrade"); code != 1 || !strings.Contains(errOut, "an upgrade is under way already") {
+		t.Errorf("a second upgrade during the first: exit %d, %q; want 1, refused", code, errOut)
+	}
+	if err := first.Wait(); err == nil || !strings.Contains(firstOut.String(), "was not ready within 1s") {
+		t.Errorf("the first upgrade: %v, %q; want it to fail on the start timeout", err, firstOut.String())
+	}
+	h.pidFileNames(old)
 }
 
 // readFile returns path's content, or fails the test.
