@@ -81,10 +81,11 @@ func (s *upgradeService) Serve(ctx context.Context) error {
 type upgradeHarness struct {
 	*harness
 	behaviour string // the file upgradeInitEnv names
+	program   string // the daemon's binary: the test binary, or a copy
 }
 
 func newUpgradeHarness(t *testing.T) *upgradeHarness {
-	h := &upgradeHarness{harness: newHarness(t)}
+	h := &upgradeHarness{harness: newHarness(t), program: os.Args[0]}
 	h.behaviour = filepath.Join(h.dir, "init-behaviour")
 	h.env = append(h.env, upgradeInitEnv+"="+h.behaviour)
 	return h
@@ -96,7 +97,7 @@ func (h *upgradeHarness) run(args ...string) (stdout, stderr string, code int) {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd := exec.CommandContext(ctx, h.program, args...)
 	cmd.Env = h.command("upgrade").Env
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -387,4 +388,45 @@ func TestUpgradeUnderServiceManager(t *testing.T) {
 		t.Errorf("notification %+v; want STOPPING=1 from the new daemon, %d, and nothing from the old one after MAINPID=", d, replacement)
 	}
 	waitExit(t, replacement, 10*time.Second)
+}
+
+// TestUpgradeOfUnprivilegedDaemon upgrades a daemon that dropped
+// privileges to nobody: the new binary starts as nobody too, so it needs
+// a pidfile directory nobody may write to; where it may not, the upgrade
+// fails with a permission error and the old daemon serves on.
+func TestUpgradeOfUnprivilegedDaemon(t *testing.T) {
+	h := newUpgradeHarness(t)
+	h.openToOthers()
+	h.config["User"] = "nobody"
+	// The test binary's directory is root's alone: nobody runs a copy.
+	h.program = filepath.Join(h.dir, "testd")
+	if err := exec.Command("cp", os.Args[0], h.program).Run(); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := h.run("start"); code != 0 {
+		t.Fatalf("start: exit %d, %q", code, errOut)
+	}
+	addr, old := h.listening()
+	stdout, errOut, code := h.run("upgrade")
+	if code != 0 {
+		t.Fatalf("upgrade: exit %d, %q %q", code, stdout, errOut)
+	}
+	_, replacement := h.listening()
+	if uid := statusField(replacement, "Uid"); !strings.HasPrefix(uid, "65534\t") {
+		t.Errorf("the new daemon's Uid: %q; want nobody's", uid)
+	}
+	waitExit(t, old, 10*time.Second)
+	h.pidFileNames(replacement)
+
+	if err := os.Chmod(h.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code = h.run("upgrade")
+	if code != 1 || !strings.Contains(errOut, "permission denied (it runs as this daemon's user, uid 65534") {
+		t.Errorf("upgrade without a pidfile directory the daemon's user may write to: exit %d, %q; want 1, permission denied and why", code, errOut)
+	}
+	h.pidFileNames(replacement)
+	if got := server(t, addr); got != replacement {
+		t.Errorf("pid %d answered; want %d", got, replacement)
+	}
 }

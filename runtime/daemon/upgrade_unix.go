@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"strconv"
@@ -116,7 +117,11 @@ func (d *running) awaitReplacement(ctx context.Context, r *os.File, pid int) err
 	case word == msgReady && sender == strconv.Itoa(pid):
 		return nil
 	case word == msgError:
-		return fmt.Errorf("the new binary failed to start: %w", parseErrorPayload(payload))
+		err := parseErrorPayload(payload)
+		if errors.Is(err, fs.ErrPermission) && os.Geteuid() != 0 {
+			return fmt.Errorf("the new binary failed to start: %w (it runs as this daemon's user, uid %d, who must be allowed to write the pidfile's directory and the log file)", err, os.Geteuid())
+		}
+		return fmt.Errorf("the new binary failed to start: %w", err)
 	case word == msgRunning:
 		return fmt.Errorf("the new binary found another daemon (pid %s) holding the pidfile", payload)
 	}
