@@ -7,6 +7,15 @@
 // The package depends on the standard library and golang.org/x/sys only, so
 // it can be vendored into any module.
 //
+// Upgrades. A daemon that gets its listening sockets from Listen can be
+// replaced by a new build of its program without refusing a connection:
+// the upgrade command (or SIGUSR2) makes it start the program now at its
+// path with those sockets, wait until the new daemon's Init has returned,
+// and then cancel its own service's context, so that Serve drains. The
+// pidfile names the new daemon once it is ready; under systemd it becomes
+// the unit's main process (MAINPID=). A new build that fails leaves the
+// old daemon serving.
+//
 // Platforms. Linux is the reference, tested on real processes: it uses
 // close_range, a sealed memfd to tell re-executed processes their stage,
 // an O_TMPFILE pidfile under flock whose holder /proc/locks names, and
