@@ -138,8 +138,8 @@ var errGone = errors.New("process is gone")
 // upgradeDaemon asks the daemon with pid, or the one that holds the
 // pidfile if pid is 0, to upgrade (upgrade_unix.go), waiting at most
 // timeout if it is positive. It returns the old and the new daemon's
-// pids. Where the daemon has no control socket, it sends SIGUSR2 and
-// returns 0 for the new one: the daemon upgrades without an answer.
+// pids. Where daemons have no control socket (off Linux), it sends SIGUSR2
+// and returns 0 for the new one: the daemon upgrades without an answer.
 func upgradeDaemon(cfg Config, pid int, timeout time.Duration) (old, replacement int, err error) {
 	if pid > 0 {
 		replacement, err = requestUpgrade(cfg.Name, pid, timeout)
@@ -152,6 +152,11 @@ func upgradeDaemon(cfg Config, pid int, timeout time.Duration) (old, replacement
 	defer p.close()
 	args, recordErr := readStartRecord(cfg.PIDFile, p.pid)
 	replacement, err = requestUpgrade(cfg.Name, p.pid, timeout)
+	if errors.Is(err, errNoControl) && haveControlSockets {
+		// A daemon of this runtime has one: a daemon without one predates
+		// upgrades, and SIGUSR2 would end it.
+		return p.pid, 0, fmt.Errorf("pid %d cannot be upgraded (%w): its runtime predates upgrade, or it could not listen on its control socket; use restart", p.pid, err)
+	}
 	if errors.Is(err, errNoControl) {
 		if err := p.signal(unix.SIGUSR2); err != nil {
 			return p.pid, 0, fmt.Errorf("sending SIGUSR2 to pid %d: %w", p.pid, err)

@@ -34,6 +34,10 @@ const (
 	controlError   = "ERROR "
 )
 
+// haveControlSockets says that every daemon of this runtime listens on a
+// control socket here.
+const haveControlSockets = true
+
 // controlRequestWait bounds how long the daemon waits for a request line.
 const controlRequestWait = 5 * time.Second
 

@@ -8,7 +8,9 @@ import (
 )
 
 // Control sockets live in Linux's abstract namespace. Elsewhere a daemon
-// has none, and reload only signals it.
+// has none: reload and upgrade only signal it.
+
+const haveControlSockets = false
 
 func (d *running) serveControl(ctx context.Context, reloads chan<- reloadRequest) (stop func()) {
 	return func() {}
