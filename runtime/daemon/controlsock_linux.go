@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -53,7 +54,9 @@ const controlAcceptPause = 100 * time.Millisecond
 
 // serveControl listens on the daemon's control socket and sends the reloads
 // asked for to reloads until ctx is done. It returns a function that stops
-// it. A daemon that cannot listen still runs; reload then only signals it.
+// it and waits until every request it took is answered, so that the
+// answer to an upgrade, which ends this daemon, reaches the caller; call
+// it once ctx is done. A daemon that cannot listen still runs; reload then only signals it.
 func (d *running) serveControl(ctx context.Context, reloads chan<- reloadRequest) (stop func()) {
 	var random [8]byte
 	_, err := unix.Getrandom(random[:], 0)
@@ -75,6 +78,7 @@ func (d *running) serveControl(ctx context.Context, reloads chan<- reloadRequest
 		return func() {}
 	}
 	l := os.NewFile(uintptr(fd), "gendaemon-control")
+	var answering sync.WaitGroup
 	go func() {
 		for {
 			conn, err := accept(l)
@@ -86,11 +90,14 @@ func (d *running) serveControl(ctx context.Context, reloads chan<- reloadRequest
 				// before it was accepted: the next may succeed.
 				time.Sleep(controlAcceptPause)
 			default:
-				go d.answerControl(ctx, conn, reloads)
+				answering.Go(func() { d.answerControl(ctx, conn, reloads) })
 			}
 		}
 	}()
-	return func() { l.Close() }
+	return func() {
+		l.Close()
+		answering.Wait()
+	}
 }
 
 // accept waits for the next connection to l, through the runtime's poller.

@@ -118,10 +118,16 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 		return &initError{err}
 	}
 	// The control socket answers until the loop below has ended, which may
-	// be after ctx is cancelled; a reload asked for then is refused.
+	// be after ctx is cancelled; a reload asked for then is refused, and an
+	// upgrade under way is given up. The daemon exits once every request
+	// is answered.
 	loop, loopDone := context.WithCancel(context.Background())
-	defer loopDone()
-	defer d.serveControl(loop, reloads)()
+	stopControl := d.serveControl(loop, reloads)
+	defer func() {
+		cancel()
+		loopDone()
+		stopControl()
+	}()
 	started(0, nil)
 	if !d.replacing {
 		// A replacement becomes the service manager's main process when
