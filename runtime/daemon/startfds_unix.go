@@ -4,11 +4,12 @@ package daemon
 
 import "golang.org/x/sys/unix"
 
-// protectStartDescriptors makes the stage handoff and the readiness pipe,
-// which a re-executed process inherits at handoffFD and readyFD, close on
-// exec, so that a process the service's code starts before Start takes them
-// does not inherit them.
+// protectStartDescriptors makes the stage handoff and the readiness pipes,
+// which a re-executed process inherits at handoffFD, readyFD and (the
+// session leader) startedFD, close on exec, so that a process the service's
+// code starts before Start takes them does not inherit them.
 func protectStartDescriptors() {
 	unix.CloseOnExec(handoffFD)
 	unix.CloseOnExec(readyFD)
+	unix.CloseOnExec(startedFD)
 }
