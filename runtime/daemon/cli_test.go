@@ -33,7 +33,7 @@ const clashEnv = "DAEMONTEST_CLASH"
 // that computes a flag's default may (see spawnHelper).
 const spawnEnv = "DAEMONTEST_SPAWN"
 
-// spawnHelper runs readlink on descriptors 3 and 4 of its own process, with
+// spawnHelper runs readlink on descriptors 3 to 5 of its own process, with
 // its standard output on the events FIFO: each descriptor it inherited
 // shows as one event, its target ("pipe:[N]", "/memfd:..."). os/exec passes
 // a child only descriptors 0 to 2 and those not marked close-on-exec.
@@ -43,7 +43,7 @@ func spawnHelper() {
 		return
 	}
 	defer f.Close()
-	cmd := exec.Command("readlink", "/proc/self/fd/3", "/proc/self/fd/4")
+	cmd := exec.Command("readlink", "/proc/self/fd/3", "/proc/self/fd/4", "/proc/self/fd/5")
 	cmd.Stdout = f
 	cmd.Run()
 }
@@ -436,7 +436,8 @@ func TestMainHonoursConfigStartTimeout(t *testing.T) {
 // TestMainHooksBeforeStartLeakNoDescriptors checks the processes that start
 // re-executes: Main runs the service's code there (Commands, DefineFlags,
 // flag.Value.Set) before Start has taken the stage handoff at descriptor 3
-// and made the readiness pipe at 4 close-on-exec. A process that code
+// and made the readiness pipe at 4 (and the session leader's STARTED pipe
+// at 5) close-on-exec. A process that code
 // starts must inherit neither: a helper that holds the readiness pipe
 // keeps start waiting until it exits (past --start-timeout, the daemon is
 // killed), and one that is the program itself reads the handoff as its own.

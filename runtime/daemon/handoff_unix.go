@@ -21,7 +21,8 @@ const (
 	stageLauncher = 0 // the process the user ran: no handoff
 	stageSession  = 1 // the session leader that starts the daemon and exits
 	stageDaemon   = 2 // the daemon
-	stageUpgrade  = 3 // a daemon that replaces the running one (upgrade_unix.go)
+	stageUpgrade  = 3 // the session leader of an upgrade (upgrade_unix.go)
+	stageReplace  = 4 // the daemon that an upgrade starts to replace the running one
 )
 
 // handoffMagic precedes the stage digit; a descriptor that does not hold
@@ -36,7 +37,7 @@ func handoffMessage(stage int) string {
 // parseHandoff returns the stage that msg, the whole content of a handoff,
 // names, or stageLauncher if msg is not a handoff.
 func parseHandoff(msg []byte) int {
-	for _, stage := range []int{stageSession, stageDaemon, stageUpgrade} {
+	for _, stage := range []int{stageSession, stageDaemon, stageUpgrade, stageReplace} {
 		if string(msg) == handoffMessage(stage) {
 			return stage
 		}

@@ -46,7 +46,13 @@ func Run(cfg Config, svc Service) error {
 		}
 		os.Exit(status)
 	}
-	replacing := takeHandoff() == stageUpgrade
+	replacing := false
+	switch takeHandoff() {
+	case stageUpgrade:
+		os.Exit(startReplacement(cfg))
+	case stageReplace:
+		replacing = true
+	}
 	activated, err := ListenFDs()
 	if err != nil {
 		return fmt.Errorf("socket activation: %w", err)

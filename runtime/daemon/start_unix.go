@@ -18,10 +18,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The messages to the launcher on the readiness pipe. The session leader
-// sends "STARTED pid" on a line of its own once it has started the daemon.
-// The daemon, or the session leader if it failed, then sends one message: a
-// word, the pid of the process that sends it, a space, what the word needs,
+// The messages to the launcher. The session leader sends "STARTED pid" on
+// a line of its own, on a pipe of its own (startedFD), once it has started
+// the daemon: the launcher reads that pipe only if it gives up waiting, so
+// the line does not wake it while the daemon starts, on the critical path
+// of every start. On the readiness pipe, the daemon, or the session leader
+// if it failed, sends one message: a word, the pid of the process that sends it, a space, what the word needs,
 // and msgEnd. A process that reports a failure exits, and the launcher
 // waits until it has (the end of the pipe), so that a failed Start leaves
 // no process behind. After READY the launcher returns at once: a process
@@ -35,6 +37,11 @@ const (
 	msgError   = "ERROR"   // then errorPayload: the error that ended start-up
 	msgEnd     = "\x00"    // ends the last message
 )
+
+// startedFD is where the session leader, and it alone, inherits the write
+// end of the pipe that carries its STARTED line (handoff_unix.go has the
+// descriptors every stage inherits).
+const startedFD = readyFD + 1
 
 // Start detaches the service as a daemon and waits until it is ready.
 //
@@ -63,6 +70,8 @@ func Start(cfg Config, svc Service) (pid int, err error) {
 	case stageDaemon:
 		os.Exit(runDaemon(cfg, hooksOf(svc), os.NewFile(readyFD, "gendaemon-ready"), false))
 	case stageUpgrade:
+		os.Exit(startReplacement(cfg))
+	case stageReplace:
 		os.Exit(runDaemon(cfg, hooksOf(svc), os.NewFile(readyFD, "gendaemon-ready"), true))
 	}
 	switch pid, err := settledLockHolder(cfg); {
@@ -91,8 +100,15 @@ func launch(cfg Config) (int, error) {
 		return 0, err
 	}
 	defer r.Close()
-	pid, err := reexec(stageSession, cfg, w, true)
+	startedR, startedW, err := os.Pipe()
+	if err != nil {
+		w.Close()
+		return 0, err
+	}
+	defer startedR.Close()
+	pid, err := reexec(stageSession, cfg, w, reexecOptions{setsid: true, extra: []*os.File{startedW}})
 	w.Close()
+	startedW.Close()
 	if err != nil {
 		return 0, err
 	}
@@ -106,18 +122,17 @@ func launch(cfg Config) (int, error) {
 		return 0, err
 	}
 	if errors.Is(readErr, os.ErrDeadlineExceeded) {
-		// The session leader has exited, so the pipe holds its STARTED line
-		// if it got as far as starting the daemon.
-		r.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		rest, _ := io.ReadAll(r)
-		daemonPID, _ := startedPID(string(append(data, rest...)))
-		return 0, abandonStart(cfg, pid, daemonPID)
+		// The session leader has exited, so its pipe holds its STARTED
+		// line if it got as far as starting the daemon, and then ends (but
+		// for a process that inherited it before it was protected).
+		startedR.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		line, _ := io.ReadAll(startedR)
+		return 0, abandonStart(cfg, pid, startedPID(string(line)))
 	}
 	if readErr != nil {
 		return 0, fmt.Errorf("reading the daemon's readiness: %w", readErr)
 	}
-	_, msg := startedPID(string(data))
-	msg, ended := strings.CutSuffix(msg, msgEnd)
+	msg, ended := strings.CutSuffix(string(data), msgEnd)
 	if ended {
 		// The sender of a failure exits, and a ready daemon closes the
 		// pipe: wait for the end of the pipe, so that no process of the
@@ -158,15 +173,16 @@ func readMessage(r *os.File) ([]byte, error) {
 	}
 }
 
-// startedPID takes the daemon's first line, which gives its pid, from msg.
-func startedPID(msg string) (int, string) {
-	line, rest, ok := strings.Cut(msg, "\n")
+// startedPID is the daemon's pid from the session leader's STARTED line,
+// or 0 if line is not one.
+func startedPID(line string) int {
+	line, ok := strings.CutSuffix(line, "\n")
 	word, pidText, _ := strings.Cut(line, " ")
 	pid, err := strconv.Atoi(pidText)
 	if !ok || word != msgStarted || err != nil {
-		return 0, msg
+		return 0
 	}
-	return pid, rest
+	return pid
 }
 
 // abandonStart ends a start-up that took longer than cfg.StartTimeout. The
@@ -272,12 +288,22 @@ func (e *startError) Unwrap() error { return e.class }
 // startDaemon is the session leader: it starts the daemon, which is not a
 // session leader, and returns the status to exit with.
 func startDaemon(cfg Config) int {
+	return startStage(cfg, stageDaemon, reexecOptions{})
+}
+
+// startStage is the session leader of a start (startDaemon) or of an
+// upgrade (startReplacement): it starts the daemon of stage with opts,
+// reports its pid on the STARTED pipe, and returns the status to exit with.
+func startStage(cfg Config, stage int, opts reexecOptions) int {
 	ready := os.NewFile(readyFD, "gendaemon-ready")
 	defer ready.Close()
+	setCloseOnExec(startedFD) // where Main did not, so the daemon does not inherit it
+	started := os.NewFile(startedFD, "gendaemon-started")
+	defer started.Close()
 	err := resetSignalDispositions()
 	var pid int
 	if err == nil {
-		pid, err = reexec(stageDaemon, cfg, ready, false)
+		pid, err = reexec(stage, cfg, ready, opts)
 	}
 	if err != nil {
 		fmt.Fprintf(ready, "%s %d %s%s", msgError, os.Getpid(), errorPayload(fmt.Errorf("starting the daemon: %w", err)), msgEnd)
@@ -285,18 +311,25 @@ func startDaemon(cfg Config) int {
 	}
 	// Before this process exits, so that a launcher that gives up waiting
 	// always learns of the daemon once it has reaped this process.
-	fmt.Fprintf(ready, "%s %d\n", msgStarted, pid)
+	fmt.Fprintf(started, "%s %d\n", msgStarted, pid)
 	return 0
 }
 
+// reexecOptions are how reexec starts a stage, beside its stage.
+type reexecOptions struct {
+	setsid bool       // in a session of its own
+	stdio  bool       // with this process's standard I/O, not /dev/null
+	extra  []*os.File // from startedFD on
+}
+
 // reexec starts this program again as stage, with ready as its readiness
-// pipe, /dev/null as its standard I/O and an empty signal mask, and returns
-// its pid. Every other descriptor must be close-on-exec. It keeps this
-// process's working directory, so that the command line, which the stages
-// parse again, means there what it meant here (a relative path that a flag
-// makes absolute); the daemon moves to Config.WorkDir before it runs the
-// service.
-func reexec(stage int, cfg Config, ready *os.File, setsid bool) (int, error) {
+// pipe, /dev/null as its standard I/O (unless opts.stdio), opts.extra from
+// startedFD on, and an empty signal mask, and returns its pid. Every other
+// descriptor must be close-on-exec. It keeps this process's working
+// directory, so that the command line, which the stages parse again, means
+// there what it meant here (a relative path that a flag makes absolute);
+// the daemon moves to Config.WorkDir before it runs the service.
+func reexec(stage int, cfg Config, ready *os.File, opts reexecOptions) (int, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return 0, fmt.Errorf("finding this program to re-execute it: %w", err)
@@ -319,11 +352,18 @@ func reexec(stage int, cfg Config, ready *os.File, setsid bool) (int, error) {
 	if err != nil {
 		dir = "/"
 	}
+	files := []uintptr{null.Fd(), null.Fd(), null.Fd(), handoff.Fd(), ready.Fd()}
+	if opts.stdio {
+		files[0], files[1], files[2] = 0, 1, 2
+	}
+	for _, f := range opts.extra {
+		files = append(files, f.Fd())
+	}
 	pid, err := startWithEmptySigmask(self, os.Args, &syscall.ProcAttr{
 		Dir:   dir,
 		Env:   env,
-		Files: []uintptr{null.Fd(), null.Fd(), null.Fd(), handoff.Fd(), ready.Fd()},
-		Sys:   &syscall.SysProcAttr{Setsid: setsid},
+		Files: files,
+		Sys:   &syscall.SysProcAttr{Setsid: opts.setsid},
 	})
 	if err != nil {
 		return 0, fmt.Errorf("re-executing %s: %w", self, err)

@@ -6,9 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,19 +21,23 @@ import (
 
 // An upgrade replaces the running daemon with the program now at its path,
 // without closing its listening sockets. The running daemon starts the new
-// binary with its own command line, as the daemon stage of a start
-// (stageUpgrade), with the files it keeps (Listen) and the sockets it was
-// activated with at handedFDStart on, named by envHandover, and waits on a
-// readiness pipe as a launcher does. The new daemon runs Init on the
-// inherited sockets, links its own locked pidfile over the old one's name,
-// and reports READY; the old one then tells the service manager the new
-// main pid and cancels its service's context, so that Serve drains and
-// returns. If the new daemon fails, or is not ready within the start
-// timeout, its process group is killed and the old daemon serves on.
+// binary with its own command line as a start does, through a session
+// leader (stageUpgrade) that starts the replacement (stageReplace) and
+// exits, so that the replacement is not the old daemon's child: a service
+// manager can then adopt it as its main process. The files the daemon
+// keeps (Listen) and the sockets it was activated with go along, after
+// the STARTED pipe in the session leader and from handedFDStart on in the
+// replacement, named by envHandover. The old daemon waits on a readiness
+// pipe as a launcher does. The replacement runs Init on the inherited
+// sockets, links its own locked pidfile over the old one's name, and
+// reports READY; the old one then tells the service manager the new main
+// pid and cancels its service's context, so that Serve drains and returns.
+// If the replacement fails, or is not ready within the start timeout, its
+// process group is killed and the old daemon serves on.
 const (
-	// handedFDStart is the first descriptor handed over, after the
-	// handoff and the readiness pipe.
-	handedFDStart = readyFD + 1
+	// handedFDStart is the first descriptor handed over to the
+	// replacement, after the handoff and the readiness pipe.
+	handedFDStart = startedFD
 
 	// envHandover names the descriptors handed over, from handedFDStart
 	// on: one entry per descriptor, joined by ':', each its kind
@@ -62,18 +68,27 @@ func (d *running) upgrade(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	defer r.Close()
-	pid, err := d.startReplacement(w)
+	startedR, startedW, err := os.Pipe()
+	if err != nil {
+		w.Close()
+		return 0, err
+	}
+	defer startedR.Close()
+	session, err := d.startUpgrade(w, startedW)
 	w.Close()
+	startedW.Close()
 	if err != nil {
 		return 0, err
 	}
-	slog.Info("upgrading: started the new binary", "pid", pid, "path", d.executable)
-	if err := d.awaitReplacement(ctx, r, pid); err != nil {
-		// Its process group holds the new daemon and what its Init
-		// started; the pid stays reserved until it is reaped below.
-		unix.Kill(-pid, unix.SIGKILL)
-		reap(pid)
-		slog.Error("upgrade failed; serving on", "pid", pid, "err", err)
+	slog.Info("upgrading: started the new binary", "path", d.executable)
+	pid, err := d.awaitReplacement(ctx, r, startedR, session)
+	if err != nil {
+		// The session leader's process group holds the replacement and
+		// what its Init started; its pid is not reused while the group
+		// exists.
+		unix.Kill(-session, unix.SIGKILL)
+		reap(session)
+		slog.Error("upgrade failed; serving on", "err", err)
 		return 0, err
 	}
 	d.handOver(pid)
@@ -87,13 +102,15 @@ func (d *running) handOver(pid int) {
 	d.handedOver.Store(true)
 	slog.Info("upgraded: the new daemon serves; draining", "pid", pid)
 	d.stopServing()
-	// The replacement stays this process's child until this one exits,
-	// then init's, which reaps it: no wait here.
 }
 
-// awaitReplacement reads the new daemon's readiness message from r, for at
-// most the start timeout, and returns nil once it is ready.
-func (d *running) awaitReplacement(ctx context.Context, r *os.File, pid int) error {
+// awaitReplacement reads the replacement's readiness message from r, for
+// at most the start timeout, and returns its pid once it is ready and the
+// session leader that started it (session) is reaped: the replacement is
+// then no process's child but init's (or a subreaper's), which a service
+// manager needs to adopt it. started carries the session leader's STARTED
+// line.
+func (d *running) awaitReplacement(ctx context.Context, r, started *os.File, session int) (int, error) {
 	timeout := d.cfg.StartTimeout
 	if timeout <= 0 {
 		timeout = DefaultStartTimeout
@@ -104,43 +121,52 @@ func (d *running) awaitReplacement(ctx context.Context, r *os.File, pid int) err
 	data, err := readMessage(r)
 	switch {
 	case ctx.Err() != nil:
-		return fmt.Errorf("the daemon is stopping, so the new binary (pid %d) was stopped", pid)
+		return 0, errors.New("the daemon is stopping, so the new binary was stopped")
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return fmt.Errorf("the new binary (pid %d) was not ready within %v, so it was killed; raise the start timeout if its start-up takes that long", pid, timeout)
+		return 0, fmt.Errorf("the new binary was not ready within %v, so it was killed; raise the start timeout if its start-up takes that long", timeout)
 	case err != nil:
-		return fmt.Errorf("reading the new binary's readiness: %w", err)
+		return 0, fmt.Errorf("reading the new binary's readiness: %w", err)
 	}
 	msg := strings.TrimSuffix(string(data), msgEnd)
 	word, rest, _ := strings.Cut(msg, " ")
 	sender, payload, _ := strings.Cut(rest, " ")
-	switch {
-	case word == msgReady && sender == strconv.Itoa(pid):
-		return nil
-	case word == msgError:
+	switch word {
+	case msgReady:
+		if err := reap(session); err != nil {
+			return 0, err
+		}
+		started.SetReadDeadline(time.Now().Add(readyCloseWait))
+		line, _ := io.ReadAll(started)
+		if pid := startedPID(string(line)); pid > 0 && strconv.Itoa(pid) == sender {
+			return pid, nil
+		}
+		return 0, fmt.Errorf("the new binary's readiness came from pid %s, not from the daemon its session leader started (%q)", sender, line)
+	case msgError:
 		err := parseErrorPayload(payload)
 		if errors.Is(err, fs.ErrPermission) && os.Geteuid() != 0 {
-			return fmt.Errorf("the new binary failed to start: %w (it runs as this daemon's user, uid %d, who must be allowed to write the pidfile's directory and the log file)", err, os.Geteuid())
+			return 0, fmt.Errorf("the new binary failed to start: %w (it runs as this daemon's user, uid %d, who must be allowed to write the pidfile's directory and the log file)", err, os.Geteuid())
 		}
-		return fmt.Errorf("the new binary failed to start: %w", err)
-	case word == msgRunning:
-		return fmt.Errorf("the new binary found another daemon (pid %s) holding the pidfile", payload)
+		return 0, fmt.Errorf("the new binary failed to start: %w", err)
+	case msgRunning:
+		return 0, fmt.Errorf("the new binary found another daemon (pid %s) holding the pidfile", payload)
 	}
-	return fmt.Errorf("the new binary (pid %d) exited during start-up without saying why; see its log", pid)
+	return 0, errors.New("the new binary exited during start-up without saying why; see its log")
 }
 
-// startReplacement starts the program at the daemon's path as a daemon that
-// replaces this one, with ready as its readiness pipe, in a process group of
-// its own, so that killing the group reaches only it and what it started.
-// Its standard I/O is this daemon's: the journal under a service manager;
-// a detached daemon's is redirected by the new daemon as by any.
-func (d *running) startReplacement(ready *os.File) (int, error) {
+// startUpgrade starts the program at the daemon's path as the session
+// leader of an upgrade, with ready as its readiness pipe, started as its
+// STARTED pipe and the files handed over after it, and returns its pid. Its
+// standard I/O, and the replacement's, are this daemon's: the journal under
+// a service manager; a detached daemon's is redirected by the replacement
+// as by any daemon.
+func (d *running) startUpgrade(ready, started *os.File) (int, error) {
 	handoff, err := newHandoff(stageUpgrade)
 	if err != nil {
 		return 0, err
 	}
 	defer handoff.Close()
 	handed := d.handedFiles()
-	files := []uintptr{0, 1, 2, handoff.Fd(), ready.Fd()}
+	files := []uintptr{0, 1, 2, handoff.Fd(), ready.Fd(), started.Fd()}
 	entries := make([]string, 0, len(handed))
 	for _, h := range handed {
 		fd, ok := fileFD(h.file)
@@ -154,7 +180,7 @@ func (d *running) startReplacement(ready *os.File) (int, error) {
 	if env == nil {
 		env = os.Environ()
 	}
-	env = append(withoutHandoverEnv(env), envHandover+"="+strings.Join(entries, ":"))
+	env = append(withoutVars(env, envHandover), envHandover+"="+strings.Join(entries, ":"))
 	env = append(env, d.notifier.childEnv()...)
 	dir, err := os.Getwd()
 	if err != nil {
@@ -164,7 +190,7 @@ func (d *running) startReplacement(ready *os.File) (int, error) {
 		Dir:   dir,
 		Env:   env,
 		Files: files,
-		Sys:   &syscall.SysProcAttr{Setpgid: true},
+		Sys:   &syscall.SysProcAttr{Setsid: true},
 	})
 	if err != nil {
 		return 0, fmt.Errorf("starting the new binary %s: %w", d.executable, err)
@@ -172,11 +198,46 @@ func (d *running) startReplacement(ready *os.File) (int, error) {
 	return pid, nil
 }
 
-// withoutHandoverEnv returns env without an envHandover variable.
-func withoutHandoverEnv(env []string) []string {
+// startReplacement is the session leader of an upgrade: it starts the
+// daemon that replaces the running one, with the files handed over, its
+// standard I/O and the service manager's variables, which the old daemon
+// passed, and returns the status to exit with.
+func startReplacement(cfg Config) int {
+	entries := handedEntries()
+	extra := make([]*os.File, len(entries))
+	for i := range extra {
+		extra[i] = os.NewFile(uintptr(startedFD+1+i), "gendaemon-handed")
+	}
+	env := cfg.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	passed := []string{envHandover, envNotifySocket, envWatchdogUsec}
+	env = withoutVars(env, passed...)
+	for _, name := range passed {
+		if v, ok := os.LookupEnv(name); ok {
+			env = append(env, name+"="+v)
+		}
+	}
+	cfg.Env = env
+	return startStage(cfg, stageReplace, reexecOptions{stdio: true, extra: extra})
+}
+
+// handedEntries returns the entries of envHandover.
+func handedEntries() []string {
+	value := os.Getenv(envHandover)
+	if value == "" {
+		return nil
+	}
+	return strings.Split(value, ":")
+}
+
+// withoutVars returns env without the variables called names.
+func withoutVars(env []string, names ...string) []string {
 	kept := make([]string, 0, len(env))
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, envHandover+"=") {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(names, name) {
 			kept = append(kept, kv)
 		}
 	}
@@ -226,15 +287,13 @@ func (d *running) takeOver() error {
 // one handed over: the activated sockets and the kept files. It unsets
 // envHandover and marks the descriptors close-on-exec.
 func takeHandedFiles() (activated Activated, kept []ListenFD, err error) {
-	value, ok := os.LookupEnv(envHandover)
+	_, ok := os.LookupEnv(envHandover)
+	entries := handedEntries()
 	os.Unsetenv(envHandover)
 	if !ok {
 		return nil, nil, fmt.Errorf("%s is not set", envHandover)
 	}
-	if value == "" {
-		return nil, nil, nil
-	}
-	for i, entry := range strings.Split(value, ":") {
+	for i, entry := range entries {
 		fd := handedFDStart + i
 		if len(entry) < 2 || entry[0] != handedActivated && entry[0] != handedKept {
 			return nil, nil, fmt.Errorf("%s: entry %q is not a kind and a name", envHandover, entry)
@@ -254,14 +313,18 @@ func takeHandedFiles() (activated Activated, kept []ListenFD, err error) {
 
 // protectHandedFiles marks the descriptors handed over close-on-exec, as
 // protectStartDescriptors does the handoff's, before the service's code
-// runs in a daemon that replaces another.
+// runs in the session leader of an upgrade and in the replacement.
 func protectHandedFiles() {
-	value, ok := os.LookupEnv(envHandover)
-	if !ok || value == "" {
+	first := handedFDStart
+	switch handoffStage() {
+	case stageUpgrade:
+		first = startedFD + 1
+	case stageReplace:
+	default:
 		return
 	}
-	for i := range strings.Count(value, ":") + 1 {
-		unix.CloseOnExec(handedFDStart + i)
+	for i := range handedEntries() {
+		unix.CloseOnExec(first + i)
 	}
 }
 
