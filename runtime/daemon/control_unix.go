@@ -136,39 +136,56 @@ func openDaemon(cfg Config) (*process, error) {
 var errGone = errors.New("process is gone")
 
 // upgradeDaemon asks the daemon with pid, or the one that holds the
-// pidfile if pid is 0, to upgrade (upgrade_unix.go), waiting at most
-// timeout if it is positive. It returns the old and the new daemon's
-// pids. Where daemons have no control socket (off Linux), it sends SIGUSR2
-// and returns 0 for the new one: the daemon upgrades without an answer.
-func upgradeDaemon(cfg Config, pid int, timeout time.Duration) (old, replacement int, err error) {
+// pidfile if pid is 0, to upgrade (upgrade_unix.go), and waits until the
+// old daemon has drained and exited, so that every request made after it
+// returns is the new daemon's; both waits together take at most timeout
+// if it is positive. It returns the old and the new daemon's pids, and
+// drained false if the old one still runs at the timeout. Where daemons
+// have no control socket (off Linux), it sends SIGUSR2 and returns 0 for
+// the new one: the daemon upgrades without an answer.
+func upgradeDaemon(cfg Config, pid int, timeout time.Duration) (old, replacement int, drained bool, err error) {
+	var p *process
 	if pid > 0 {
-		replacement, err = requestUpgrade(cfg.Name, pid, timeout)
-		return pid, replacement, err
+		p, err = openProcess(pid, nil)
+	} else {
+		p, err = openDaemon(cfg)
 	}
-	p, err := openDaemon(cfg)
+	if errors.Is(err, errGone) {
+		err = fmt.Errorf("pid %d: %w", pid, ErrNotRunning)
+	}
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, false, err
 	}
 	defer p.close()
-	args, recordErr := readStartRecord(cfg.PIDFile, p.pid)
+	var args []string
+	recordErr := ErrNotRunning
+	if pid == 0 {
+		args, recordErr = readStartRecord(cfg.PIDFile, p.pid)
+	}
+	began := time.Now()
 	replacement, err = requestUpgrade(cfg.Name, p.pid, timeout)
 	if errors.Is(err, errNoControl) && haveControlSockets {
 		// A daemon of this runtime has one: a daemon without one predates
 		// upgrades, and SIGUSR2 would end it.
-		return p.pid, 0, fmt.Errorf("pid %d cannot be upgraded (%w): its runtime predates upgrade, or it could not listen on its control socket; use restart", p.pid, err)
+		return p.pid, 0, false, fmt.Errorf("pid %d cannot be upgraded (%w): its runtime predates upgrade, or it could not listen on its control socket; use restart", p.pid, err)
 	}
 	if errors.Is(err, errNoControl) {
 		if err := p.signal(unix.SIGUSR2); err != nil {
-			return p.pid, 0, fmt.Errorf("sending SIGUSR2 to pid %d: %w", p.pid, err)
+			return p.pid, 0, false, fmt.Errorf("sending SIGUSR2 to pid %d: %w", p.pid, err)
 		}
-		return p.pid, 0, nil
+		return p.pid, 0, false, nil
 	}
 	if err != nil {
-		return p.pid, 0, err
+		return p.pid, 0, false, err
 	}
 	if recordErr == nil {
 		// restart keeps the flags of the daemon the record names.
 		writeStartRecord(cfg.PIDFile, replacement, args)
 	}
-	return p.pid, replacement, nil
+	wait := 100 * 365 * 24 * time.Hour // no limit
+	if timeout > 0 {
+		wait = max(timeout-time.Since(began), time.Millisecond)
+	}
+	drained, err = p.wait(wait)
+	return p.pid, replacement, drained, err
 }

@@ -87,6 +87,6 @@ func Run(cfg Config, svc Service) error {
 }
 
 // upgradeDaemon needs Unix.
-func upgradeDaemon(cfg Config, pid int, timeout time.Duration) (old, replacement int, err error) {
-	return 0, 0, unixOnly("upgrade")
+func upgradeDaemon(cfg Config, pid int, timeout time.Duration) (old, replacement int, drained bool, err error) {
+	return 0, 0, false, unixOnly("upgrade")
 }
