@@ -48,16 +48,20 @@ func emitMain(o Options) *jen.File {
 		field("ServiceFiles", jen.Id("serviceFiles")),
 	)
 
-	// // serviceFiles are the systemd units beside this file, built into the
-	// // binary for its install command.
+	// // serviceFiles are the service definitions beside this file: systemd's
+	// // units, launchd's job and rc.d's script, built into the binary for its
+	// // install command, which installs the one of the system it runs on.
 	// //
-	// //go:embed myservice.service
+	// //go:embed myservice.service myservice.plist myservice.rc
 	// var serviceFiles embed.FS
 	units := []string{o.Name + ".service"}
 	if len(o.Listen) > 0 {
 		units = append(units, o.Name+".socket")
 	}
-	f.Add(comment("serviceFiles are the systemd units beside this file, built into the\nbinary for its install command.\n"))
+	units = append(units, o.Name+".plist", o.Name+".rc")
+	f.Add(comment("serviceFiles are the service definitions beside this file: systemd's\n" +
+		"units, launchd's job and rc.d's script, built into the binary for its\n" +
+		"install command, which installs the one of the system it runs on.\n"))
 	f.Comment("//go:embed " + strings.Join(units, " "))
 	f.Var().Id("serviceFiles").Qual("embed", "FS")
 

@@ -47,6 +47,7 @@ type Manifest struct {
 	TimeoutStart     string   `yaml:"timeout_start"`
 	TimeoutStop      string   `yaml:"timeout_stop"`
 	Watchdog         string   `yaml:"watchdog"`
+	NotifyReload     bool     `yaml:"notify_reload"`
 	LimitNOFILE      string   `yaml:"limit_nofile"`
 	Environment      []string `yaml:"environment"`
 	EnvironmentFile  []string `yaml:"environment_file"`

@@ -29,7 +29,7 @@ func TestOptionSpecsMatchManifest(t *testing.T) {
 		"stdio": {"/var/log/in"}, "log_file": {"/var/log/myservice.log"}, "pidfile": {"/run/x.pid"},
 		"user": {"nobody"}, "group": {"nogroup"}, "listen": {"8080", "/run/myservice.sock"},
 		"restart": {"always"}, "restart_sec": {"5s"}, "timeout_start": {"infinity"}, "timeout_stop": {"1min 30s"},
-		"watchdog": {"30s"}, "limit_nofile": {"4096:524288"}, "environment": {"A=1", "B=two words"},
+		"watchdog": {"30s"}, "notify_reload": {"true"}, "limit_nofile": {"4096:524288"}, "environment": {"A=1", "B=two words"},
 		"environment_file": {"-/etc/default/myservice"}, "dynamic_user": {"true"},
 		"state_directory": {"myservice"}, "logs_directory": {"myservice"}, "runtime_directory": {"myservice/sub"},
 		"sandbox": {"relaxed"}, "capabilities": {"CAP_NET_BIND_SERVICE"}, "address_families": {"AF_NETLINK"},

@@ -35,6 +35,15 @@ type UnitSettings struct {
 	// kills and (by Restart=) restarts a daemon that misses one.
 	Watchdog string
 
+	// NotifyReload makes the unit Type=notify-reload (systemd 253 and
+	// later) rather than Type=notify with an ExecReload= that runs the
+	// daemon's own reload command: systemd sends SIGHUP and waits for the
+	// daemon's RELOADING=1 (with MONOTONIC_USEC=) and READY=1. systemctl
+	// reload then waits for the Reload hook but cannot fail with its error,
+	// which only the journal and StatusText= show. systemd 252 and earlier
+	// ignore the type, with a warning, and run the unit as Type=simple.
+	NotifyReload bool
+
 	// LimitNOFILE, if non-empty, is the limit on open files: a number,
 	// "infinity", or SOFT:HARD.
 	LimitNOFILE string
@@ -168,6 +177,27 @@ func (o Options) checkUnitSettings() error {
 		if key, _, _ := strings.Cut(line, "="); key == "FileDescriptorStoreMax" && u.FDStore {
 			return invalidf("invalid unit_extra %q: fdstore sets FileDescriptorStoreMax=%d itself; remove the line, or set fdstore: false", line, FDStoreMax)
 		}
+		if err := u.checkNotifyReload(line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkNotifyReload refuses a unit_extra line that contradicts
+// notify_reload: with NotifyAccess=none, systemd would never see the
+// daemon's RELOADING=1 and READY=1, and every reload would time out; with
+// SIGHUP as the signal that stops the daemon, a reload would stop it.
+func (u UnitSettings) checkNotifyReload(line string) error {
+	if !u.NotifyReload {
+		return nil
+	}
+	key, value, _ := strings.Cut(line, "=")
+	switch {
+	case key == "NotifyAccess" && value == "none":
+		return invalidf("invalid unit_extra %q: with notify_reload, systemd waits for the daemon's notifications on every reload; remove the line, or notify_reload", line)
+	case (key == "KillSignal" || key == "RestartKillSignal") && (value == "SIGHUP" || value == "HUP" || value == "1"):
+		return invalidf("invalid unit_extra %q: with notify_reload, SIGHUP reloads the daemon; choose another signal, or remove notify_reload", line)
 	}
 	return nil
 }
@@ -317,7 +347,7 @@ func checkNames(what string, names, known []string, example string) error {
 // ownedKeys are the settings that an option or the generator writes: a
 // unit_extra line may not repeat them, it says which option to use.
 var ownedKeys = map[string]string{
-	"Type": "", "ExecStart": "", "ExecReload": "", "WorkingDirectory": "workdir", "UMask": "umask",
+	"Type": "notify_reload", "ExecStart": "", "ExecReload": "", "WorkingDirectory": "workdir", "UMask": "umask",
 	"Restart": "restart", "RestartSec": "restart_sec", "TimeoutSec": "timeout_start and timeout_stop",
 	"TimeoutStartSec": "timeout_start", "TimeoutStopSec": "timeout_stop", "WatchdogSec": "watchdog",
 	"LimitNOFILE": "limit_nofile", "Environment": "environment", "EnvironmentFile": "environment_file",

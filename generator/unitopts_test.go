@@ -94,6 +94,15 @@ func TestUnitSettingsValidate(t *testing.T) {
 		{"unit_extra owned by an option", func(o *Options) { o.UnitExtra = []string{"RestartSec=5"} }, false},
 		{"unit_extra owned by gendaemon", func(o *Options) { o.UnitExtra = []string{"ExecStart=/bin/sh"} }, false},
 		{"unit_extra section header", func(o *Options) { o.UnitExtra = []string{"[Service]"} }, false},
+		{"unit_extra type", func(o *Options) { o.UnitExtra = []string{"Type=notify-reload"} }, false},
+		{"notify_reload", func(o *Options) { o.NotifyReload = true }, true},
+		{"notify_reload with other notify access", func(o *Options) {
+			o.NotifyReload, o.UnitExtra = true, []string{"NotifyAccess=all", "KillSignal=SIGINT"}
+		}, true},
+		{"notify_reload without notify access", func(o *Options) { o.NotifyReload, o.UnitExtra = true, []string{"NotifyAccess=none"} }, false},
+		{"notify_reload with SIGHUP to stop", func(o *Options) { o.NotifyReload, o.UnitExtra = true, []string{"KillSignal=SIGHUP"} }, false},
+		{"notify_reload with HUP to restart", func(o *Options) { o.NotifyReload, o.UnitExtra = true, []string{"RestartKillSignal=HUP"} }, false},
+		{"SIGHUP to stop without notify_reload", func(o *Options) { o.UnitExtra = []string{"KillSignal=SIGHUP"} }, true},
 	} {
 		opts := NewOptions("myservice")
 		tc.set(&opts)

@@ -11,10 +11,11 @@ import (
 	"example.com/acme/allopts/internal/daemon"
 )
 
-// serviceFiles are the systemd units beside this file, built into the
-// binary for its install command.
+// serviceFiles are the service definitions beside this file: systemd's
+// units, launchd's job and rc.d's script, built into the binary for its
+// install command, which installs the one of the system it runs on.
 //
-//go:embed allopts.service
+//go:embed allopts.service allopts.plist allopts.rc
 var serviceFiles embed.FS
 
 func main() {

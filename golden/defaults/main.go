@@ -11,10 +11,11 @@ import (
 	"myservice/internal/daemon"
 )
 
-// serviceFiles are the systemd units beside this file, built into the
-// binary for its install command.
+// serviceFiles are the service definitions beside this file: systemd's
+// units, launchd's job and rc.d's script, built into the binary for its
+// install command, which installs the one of the system it runs on.
 //
-//go:embed myservice.service
+//go:embed myservice.service myservice.plist myservice.rc
 var serviceFiles embed.FS
 
 func main() {

@@ -766,8 +766,9 @@ func TestWatchdogFollowsHealth(t *testing.T) {
 
 // TestInstallRefusals checks what install says where it cannot install:
 // without the units built in, and where systemd does not run, as on this
-// test's host (the real-systemd test installs for real). It writes
-// nothing then: systemd's absence is checked before anything else.
+// test's host (the real-systemd test installs for real), or the user has
+// no service manager (LSB status 4 for both). It writes nothing then: the
+// service manager's absence is checked before anything else.
 func TestInstallRefusals(t *testing.T) {
 	if _, err := os.Stat("/run/systemd/system"); err == nil {
 		t.Skip("systemd runs here: the refusal cannot be seen, and install would write to the system")
@@ -779,12 +780,20 @@ func TestInstallRefusals(t *testing.T) {
 	}
 	h.env = append(h.env, unitsEnv+"=1")
 	_, errOut, code = h.runMain("install", "--now")
-	if code != 1 || !strings.Contains(errOut, "systemd is not running here") {
-		t.Errorf("install without systemd: exit %d, %q; want 1, refused", code, errOut)
+	if code != 4 || !strings.Contains(errOut, "systemd is not running here") {
+		t.Errorf("install without systemd: exit %d, %q; want 4, refused", code, errOut)
 	}
 	_, errOut, code = h.runMain("uninstall")
-	if code != 1 || !strings.Contains(errOut, "systemd is not running here") {
-		t.Errorf("uninstall without systemd: exit %d, %q; want 1, refused", code, errOut)
+	if code != 4 || !strings.Contains(errOut, "systemd is not running here") {
+		t.Errorf("uninstall without systemd: exit %d, %q; want 4, refused", code, errOut)
+	}
+	// No XDG_RUNTIME_DIR, as under su or cron: no user manager is reachable.
+	h.env = append(h.env, "XDG_RUNTIME_DIR=")
+	for _, verb := range []string{"install", "uninstall"} {
+		_, errOut, code = h.runMain(verb, "--user")
+		if code != 4 || !strings.Contains(errOut, "no service manager of yours is reachable") {
+			t.Errorf("%s --user without a user manager: exit %d, %q; want 4, refused", verb, code, errOut)
+		}
 	}
 }
 

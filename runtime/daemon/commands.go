@@ -26,7 +26,7 @@ func builtins() []verb {
 		{name: "reload", summary: "reopen the log file and call the reload hook; wait for it and report its error", define: (*cli).defineReload},
 		{name: "upgrade", summary: "replace the daemon with the program now at its path, keeping its listening sockets; wait until the new one serves", define: (*cli).defineUpgrade},
 		{name: "run", summary: "run in the foreground, without detaching (debugging, containers, systemd)", define: (*cli).defineRun},
-		{name: "install", summary: "install the binary and its systemd units, enable them; --now starts the daemon", define: (*cli).defineInstall},
+		{name: "install", summary: "install the binary and its service definition, enable it; --now starts the daemon, --user installs it for you alone", define: (*cli).defineInstall},
 		{name: "uninstall", summary: "stop and disable the daemon, remove what install wrote", define: (*cli).defineUninstall},
 		{name: "version", summary: "print the program's version, its build and the tool that generated it", define: (*cli).defineVersion},
 		{name: "help", args: "[COMMAND]", summary: "print this help, or a command's flags", define: (*cli).defineHelp},
@@ -201,9 +201,11 @@ func (c *cli) defineRun(flags *flag.FlagSet) func([]string) int {
 }
 
 func (c *cli) defineInstall(flags *flag.FlagSet) func([]string) int {
-	now := flags.Bool("now", false, "start the daemon (or listen on its socket) at once, too")
+	var opts installOptions
+	flags.BoolVar(&opts.now, "now", false, "start the daemon (or listen on its socket) at once, too")
+	flags.BoolVar(&opts.user, "user", false, "install it for you alone, under your own service manager (systemd --user)")
 	return c.noArguments("install", func() int {
-		if err := installService(c.cfg, *now, c.stdout); err != nil {
+		if err := installService(c.cfg, opts, c.stdout); err != nil {
 			return c.fail("install", err)
 		}
 		return exitOK
@@ -211,8 +213,10 @@ func (c *cli) defineInstall(flags *flag.FlagSet) func([]string) int {
 }
 
 func (c *cli) defineUninstall(flags *flag.FlagSet) func([]string) int {
+	var opts installOptions
+	flags.BoolVar(&opts.user, "user", false, "uninstall what install --user installed")
 	return c.noArguments("uninstall", func() int {
-		if err := uninstallService(c.cfg, c.stdout); err != nil {
+		if err := uninstallService(c.cfg, opts, c.stdout); err != nil {
 			return c.fail("uninstall", err)
 		}
 		return exitOK
@@ -391,6 +395,8 @@ func (c *cli) fail(name string, err error) int {
 		case name == "stop" || name == "reload" || name == "restart":
 			fmt.Fprintf(c.stderr, "(the daemon runs as another user: run it as root, or as that user)\n")
 		}
+		return exitNoPrivilege
+	case errors.Is(err, errNoServiceManager):
 		return exitNoPrivilege
 	case errors.Is(err, ErrNotRunning), errors.Is(err, ErrDead):
 		return exitStopped

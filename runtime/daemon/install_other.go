@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !darwin && !freebsd
 
 package daemon
 
@@ -7,9 +7,10 @@ import (
 	"io"
 )
 
-// errNoInstall: install and uninstall know systemd only, so far.
-var errNoInstall = errors.New("install and uninstall support systemd on Linux only; on this system, install the binary and the service definition that gendaemon wrote by hand")
+// errNoInstall: install and uninstall know systemd, launchd and FreeBSD's
+// rc.d only.
+var errNoInstall = errors.New("install and uninstall support systemd (Linux), launchd (macOS) and rc.d (FreeBSD) only; on this system, install the binary and a service definition by hand")
 
-func installService(cfg Config, now bool, out io.Writer) error { return errNoInstall }
+func installService(cfg Config, opts installOptions, out io.Writer) error { return errNoInstall }
 
-func uninstallService(cfg Config, out io.Writer) error { return errNoInstall }
+func uninstallService(cfg Config, opts installOptions, out io.Writer) error { return errNoInstall }

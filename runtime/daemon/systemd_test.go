@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +80,9 @@ func TestRunUnderSystemd(t *testing.T) {
 	if got := next(); got != "READY=1" {
 		t.Fatalf("first datagram %q, want READY=1", got)
 	}
+	// Type=notify-reload (systemd 253) sends SIGHUP and takes RELOADING=1
+	// only with a MONOTONIC_USEC= no earlier than its signal.
+	signalled := monotonicUsec(t)
 	cmd.Process.Signal(unix.SIGHUP)
 	reloading := next()
 	usec, ok := strings.CutPrefix(reloading, "RELOADING=1\nMONOTONIC_USEC=")
@@ -88,6 +92,9 @@ func TestRunUnderSystemd(t *testing.T) {
 	h.waitEvent("reload")
 	if got := next(); got != "READY=1" {
 		t.Errorf("datagram after reload %q, want READY=1", got)
+	}
+	if n, err := strconv.ParseInt(usec, 10, 64); err != nil || n < signalled || n > monotonicUsec(t) {
+		t.Errorf("MONOTONIC_USEC=%s, want CLOCK_MONOTONIC in µs between SIGHUP (%d) and READY=1", usec, signalled)
 	}
 	// The watchdog runs at half of WATCHDOG_USEC: wait for one keep-alive.
 	if got := recv(); got != "WATCHDOG=1" {
@@ -101,6 +108,17 @@ func TestRunUnderSystemd(t *testing.T) {
 		t.Fatalf("runner: %v\n%s", err, out.String())
 	}
 	h.waitEvent("serve cancelled")
+}
+
+// monotonicUsec reads CLOCK_MONOTONIC in microseconds, systemd's clock of
+// MONOTONIC_USEC=.
+func monotonicUsec(t *testing.T) int64 {
+	t.Helper()
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		t.Fatal(err)
+	}
+	return ts.Nano() / 1000
 }
 
 // TestRunSocketActivated passes a listening socket at fd 3 with LISTEN_FDS

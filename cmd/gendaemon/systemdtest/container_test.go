@@ -5,6 +5,8 @@ package systemdtest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -24,8 +26,17 @@ import (
 // .ci/run sets it after building the file system with debootstrap.
 const rootFSEnv = "SYSTEMDTEST_ROOTFS"
 
-// defaultRootFS is where .ci/run caches the root file system.
-const defaultRootFS = "/var/cache/systemdtest/rootfs-bookworm"
+// rootFSPackages are the packages that .ci/run's debootstrap adds to
+// minbase (--include): systemd as PID 1, the system bus, and, for a user's
+// service manager, pam_systemd.
+const rootFSPackages = "systemd,systemd-sysv,dbus,libpam-systemd"
+
+// defaultRootFS is where .ci/run caches the root file system: its name
+// holds a hash of the package list, so that a changed list builds anew.
+func defaultRootFS() string {
+	sum := sha256.Sum256([]byte(rootFSPackages))
+	return "/var/cache/systemdtest/rootfs-bookworm-" + hex.EncodeToString(sum[:])[:12]
+}
 
 // Deadlines of the container's life.
 const (
@@ -42,7 +53,7 @@ func rootFS(t *testing.T) string {
 	t.Helper()
 	dir, required := os.LookupEnv(rootFSEnv)
 	if !required {
-		dir = defaultRootFS
+		dir = defaultRootFS()
 	}
 	stop := t.Skipf
 	if required {

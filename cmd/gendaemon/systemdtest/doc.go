@@ -7,6 +7,7 @@
 // The test needs root, systemd-nspawn (Debian package systemd-container)
 // and a Debian root file system with systemd, which .ci/run builds with
 // debootstrap and names in SYSTEMDTEST_ROOTFS. Without that variable
-// the test uses /var/cache/systemdtest/rootfs-bookworm if it exists, and
-// skips otherwise; with it, a missing root file system fails the test.
+// the test uses /var/cache/systemdtest/rootfs-bookworm-HASH (of the
+// package list) if it exists, and skips otherwise; with it, a missing root
+// file system fails the test.
 package systemdtest

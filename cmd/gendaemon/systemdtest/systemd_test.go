@@ -329,7 +329,7 @@ func testInstallVerbs(t *testing.T, c *container, p project) {
 	bin := "/lab/" + p.opts.Name + "/" + p.opts.Name
 	unit := "/etc/systemd/system/" + p.unit()
 	c.writeFile(unit, []byte("[Service]\nExecStart=/bin/true\n"))
-	if out, code := c.run(bin, "install"); code != 1 || !strings.Contains(out, "a different unit called labinst.service exists") {
+	if out, code := c.run(bin, "install"); code != 1 || !strings.Contains(out, "a different definition of labinst exists at /etc/systemd/system/labinst.service") {
 		t.Errorf("install over a stranger's unit: exit %d, %q; want 1, refused", code, out)
 	}
 	c.must("rm", unit)

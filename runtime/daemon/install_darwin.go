@@ -1,0 +1,21 @@
+package daemon
+
+import "io"
+
+// installService installs the daemon as a launchd job; see launchdPlan.
+func installService(cfg Config, opts installOptions, out io.Writer) error {
+	pl, err := launchdPlan(cfg, opts, "")
+	if err != nil {
+		return err
+	}
+	return pl.installFiles(opts.now, out)
+}
+
+// uninstallService removes what installService installed.
+func uninstallService(cfg Config, opts installOptions, out io.Writer) error {
+	pl, err := launchdPlan(cfg, opts, "")
+	if err != nil {
+		return err
+	}
+	return pl.uninstallFiles(out)
+}
