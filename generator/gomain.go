@@ -12,7 +12,8 @@ import (
 // Main, which carries out the command line. Strings are Go literals
 // (jen.Lit), so no option value can inject code; the umask is written in
 // octal, as people read umasks. Optional settings that are unset are left
-// out, as a person would leave them out.
+// out, as a person would leave them out; so is FDStore unless fdstore is
+// set.
 func emitMain(o Options) *jen.File {
 	f := jen.NewFile("main")
 	f.HeaderComment(generatedHeader)
@@ -39,6 +40,9 @@ func emitMain(o Options) *jen.File {
 			config = append(config, field(opt.name, jen.Lit(opt.value)))
 		}
 	}
+	if o.FDStore {
+		config = append(config, field("FDStore", jen.True()))
+	}
 	config = append(config,
 		field("Generator", jen.Lit("gendaemon "+Version)),
 		field("ServiceFiles", jen.Id("serviceFiles")),
@@ -62,6 +66,7 @@ func emitMain(o Options) *jen.File {
 	//		Name:      "myservice",
 	//		PIDFile:   "/run/myservice.pid",
 	//		...
+	//		FDStore:      true, // with fdstore: true only
 	//		Generator:    "gendaemon 0.2.0",
 	//		ServiceFiles: serviceFiles,
 	//	}, new(service))

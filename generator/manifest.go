@@ -58,6 +58,7 @@ type Manifest struct {
 	Capabilities     []string `yaml:"capabilities"`
 	AddressFamilies  []string `yaml:"address_families"`
 	PrivateNetwork   bool     `yaml:"private_network"`
+	FDStore          bool     `yaml:"fdstore"`
 	UnitExtra        []string `yaml:"unit_extra"`
 
 	Files []ManifestFile `yaml:"files"`

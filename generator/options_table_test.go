@@ -33,7 +33,7 @@ func TestOptionSpecsMatchManifest(t *testing.T) {
 		"environment_file": {"-/etc/default/myservice"}, "dynamic_user": {"true"},
 		"state_directory": {"myservice"}, "logs_directory": {"myservice"}, "runtime_directory": {"myservice/sub"},
 		"sandbox": {"relaxed"}, "capabilities": {"CAP_NET_BIND_SERVICE"}, "address_families": {"AF_NETLINK"},
-		"private_network": {"true"}, "unit_extra": {"LimitCORE=0", "StartLimitBurst=10"},
+		"private_network": {"true"}, "fdstore": {"true"}, "unit_extra": {"LimitCORE=0", "StartLimitBurst=10"},
 	}
 	for _, s := range OptionSpecs() {
 		v, ok := changed[s.Key]

@@ -39,7 +39,7 @@ func TestRenderIsDeterministic(t *testing.T) {
 // TestMainIsSmall checks the shape of main.go: a few dozen lines that
 // declare main and nothing else, so that a user's code may use any name.
 func TestMainIsSmall(t *testing.T) {
-	for _, opts := range []Options{NewOptions("myservice"), allOptions(), hostileOptions()} {
+	for _, opts := range []Options{NewOptions("myservice"), allOptions(), hostileOptions(), unitSettingsOptions()} {
 		src := renderedFile(t, opts, "main.go")
 		if n := bytes.Count(src, []byte("\n")); n > 80 {
 			t.Errorf("%s: main.go has %d lines, want at most 80", opts.Name, n)
@@ -191,7 +191,7 @@ func TestManifestRoundTrip(t *testing.T) {
 // hostile the strings, that unset optional values are left out, and that
 // the umask is written in octal.
 func TestDefaultsAreLiterals(t *testing.T) {
-	for _, opts := range []Options{NewOptions("myservice"), allOptions(), hostileOptions()} {
+	for _, opts := range []Options{NewOptions("myservice"), allOptions(), hostileOptions(), unitSettingsOptions()} {
 		src := renderedFile(t, opts, "main.go")
 		file, err := parser.ParseFile(token.NewFileSet(), "main.go", src, 0)
 		if err != nil {

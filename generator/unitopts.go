@@ -76,6 +76,13 @@ type UnitSettings struct {
 	// no network. Sockets of socket activation still work.
 	PrivateNetwork bool
 
+	// FDStore keeps the listening sockets that the daemon opens with
+	// daemon.Listen in systemd's file descriptor store (the runtime's
+	// Config.FDStore, and FileDescriptorStoreMax= in the unit), so that
+	// `systemctl restart` finds them there and no connection is refused
+	// while the daemon restarts.
+	FDStore bool
+
 	// UnitExtra lists further KEY=VALUE lines, each placed in the unit's
 	// section of its key ([Unit], [Service] or [Install]).
 	UnitExtra []string
@@ -157,6 +164,9 @@ func (o Options) checkUnitSettings() error {
 	for _, line := range u.UnitExtra {
 		if err := checkExtraLine(line); err != nil {
 			return err
+		}
+		if key, _, _ := strings.Cut(line, "="); key == "FileDescriptorStoreMax" && u.FDStore {
+			return invalidf("invalid unit_extra %q: fdstore sets FileDescriptorStoreMax=%d itself; remove the line, or set fdstore: false", line, FDStoreMax)
 		}
 	}
 	return nil

@@ -7,6 +7,16 @@ import (
 // BinDir is where the systemd unit expects the daemon's binary.
 const BinDir = "/usr/local/bin"
 
+// FDStoreMax is the unit's FileDescriptorStoreMax= when fdstore is set: how
+// many files systemd keeps for the daemon. The runtime stores each listener
+// that daemon.Listen opens once, under its name, and a restarted daemon
+// takes it back rather than storing another, so the store holds one file
+// per name: a daemon has a handful of listeners, and 16 leaves room for
+// more at the cost of nothing until they are stored. Beyond it, systemd
+// drops the file (and logs so), and a restart refuses connections on that
+// listener while the daemon is down.
+const FDStoreMax = 16
+
 // renderUnits renders the systemd units of the project: NAME.service, which
 // runs the daemon in the foreground as a Type=notify service, and, if
 // opts.Listen is set, NAME.socket for socket activation.
@@ -43,6 +53,9 @@ func unitWord(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 	return `"` + r.Replace(s) + `"`
 }
+
+// FDStoreMax is the unit's FileDescriptorStoreMax= when fdstore is set.
+func (templateData) FDStoreMax() int { return FDStoreMax }
 
 // BoundingSet is the value of the unit's CapabilityBoundingSet=: the
 // capabilities of the manifest, and CAP_SETGID for a daemon that switches

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
@@ -160,6 +161,13 @@ func TestUnitsParse(t *testing.T) {
 				}
 				if !slices.Equal(env, tc.opts.Environment) {
 					t.Errorf("%s: Environment= reads back as %q, want %q", f.Path, env, tc.opts.Environment)
+				}
+				var store []string
+				if tc.opts.FDStore {
+					store = []string{strconv.Itoa(FDStoreMax)}
+				}
+				if got := values["FileDescriptorStoreMax"]; !slices.Equal(got, store) {
+					t.Errorf("%s: FileDescriptorStoreMax= values %q with fdstore %v, want %q", f.Path, got, tc.opts.FDStore, store)
 				}
 			}
 			if want := 1 + min(len(tc.opts.Listen), 1); units != want {
@@ -363,6 +371,7 @@ func unitSettingsOptions() Options {
 		Capabilities:     []string{"CAP_NET_BIND_SERVICE"},
 		AddressFamilies:  []string{"AF_NETLINK"},
 		PrivateNetwork:   true,
+		FDStore:          true,
 		UnitExtra:        []string{"StartLimitBurst=10", "LimitCORE=0", "Alias=unitopts-alias.service"},
 	}
 	return o

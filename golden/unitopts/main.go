@@ -26,6 +26,7 @@ func main() {
 		MaxFD:        1024,
 		Stdio:        "/dev/null",
 		User:         "daemon",
+		FDStore:      true,
 		Generator:    "gendaemon 0.2.0",
 		ServiceFiles: serviceFiles,
 	}, new(service))

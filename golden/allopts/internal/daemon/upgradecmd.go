@@ -1,0 +1,1 @@
+../../../../runtime/daemon/upgradecmd.go

@@ -1,0 +1,1 @@
+../../../../runtime/daemon/upgrade_unix.go

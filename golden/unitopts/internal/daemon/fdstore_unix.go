@@ -1,0 +1,1 @@
+../../../../runtime/daemon/fdstore_unix.go
