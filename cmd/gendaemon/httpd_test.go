@@ -81,12 +81,17 @@ func newHTTPD(t *testing.T) *httpd {
 	return h
 }
 
-// build builds the project as version (vN), with the Init mode mode (see
-// testdata/httpd), and returns the binary's path.
-func (h *httpd) build(version, mode string) string {
+// build builds the project as version (vN), with the other settings of
+// testdata/httpd (such as "initMode=fail"), and returns the binary's path.
+func (h *httpd) build(version string, settings ...string) string {
 	h.t.Helper()
-	bin := filepath.Join(h.dir, "builds", version+"-"+mode)
-	goBuild(h.t, h.project, bin, ".", "-ldflags=-X main.version="+version+" -X main.initMode="+mode)
+	name := strings.Join(append([]string{version}, settings...), "-")
+	bin := filepath.Join(h.dir, "builds", strings.NewReplacer("=", "-").Replace(name))
+	ldflags := "-X main.version=" + version
+	for _, s := range settings {
+		ldflags += " -X main." + s
+	}
+	goBuild(h.t, h.project, bin, ".", "-ldflags="+ldflags)
 	return bin
 }
 

@@ -33,7 +33,7 @@ func TestUpgradeUnderLoad(t *testing.T) {
 	const upgrades = 4
 	var builds []string
 	for v := range upgrades + 1 {
-		builds = append(builds, h.build(fmt.Sprintf("v%d", v+1), ""))
+		builds = append(builds, h.build(fmt.Sprintf("v%d", v+1)))
 	}
 	client := buildLoadClient(t)
 	h.install(builds[0])
@@ -83,7 +83,7 @@ func TestUpgradeUnderLoad(t *testing.T) {
 func TestUpgradeToAFailingBinaryUnderLoad(t *testing.T) {
 	h := newHTTPD(t)
 	const startTimeout = "2s"
-	good := h.build("v1", "")
+	good := h.build("v1")
 	failing := []struct{ mode, want string }{
 		{"fail", "the new binary failed to start: init: v9 refuses to start\n"},
 		{"crash", "exited during start-up without saying why"},
@@ -92,9 +92,9 @@ func TestUpgradeToAFailingBinaryUnderLoad(t *testing.T) {
 	}
 	builds := map[string]string{}
 	for _, f := range failing {
-		builds[f.mode] = h.build("v9", f.mode)
+		builds[f.mode] = h.build("v9", "initMode="+f.mode)
 	}
-	next := h.build("v2", "")
+	next := h.build("v2")
 	client := buildLoadClient(t)
 	h.install(good)
 	pid, addr := h.start("--start-timeout", startTimeout)
