@@ -66,6 +66,9 @@ func testUpgradeUnderLoad(t *testing.T, c *container, p project) {
 		c.restartUnderLoad(p)
 	}
 	upgraded := c.upgradeUnderLoad(p)
+	// The old daemon has exited (v1 drains for v1DrainDelay): from now on
+	// only v2 may answer. (That upgrade returns only once the old daemon
+	// no longer serves is TestUpgradeReturnsOnceTheOldDaemonStoppedServing's.)
 	load.send("expect v2")
 	// After the upgrade, a restart drains the new daemon as any and
 	// starts the new build, on the socket that the store still holds.
@@ -161,6 +164,10 @@ func testRestartWithoutFDStore(t *testing.T, c *container, p project) {
 	}
 }
 
+// v1DrainDelay is how long v1 of the HTTP daemon goes on serving once told
+// to drain (testdata/httpd's drainDelay).
+const v1DrainDelay = 200 * time.Millisecond
+
 // stageHTTPD generates the project that opts describe, with the HTTP
 // service of ../testdata/httpd, and builds it twice into stage/NAME: as v1,
 // the binary the unit installs (NAME), and as v2.
@@ -189,7 +196,9 @@ func stageHTTPD(t *testing.T, stage string, opts generator.Options) project {
 	if err := os.Mkdir(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	goBuild(t, dir, filepath.Join(out, opts.Name), "-ldflags=-X main.version=v1")
+	// v1 drains for a while, as a daemon with requests in flight does: the
+	// old daemon of the upgrade outlives systemd's reading of MAINPID=.
+	goBuild(t, dir, filepath.Join(out, opts.Name), "-ldflags=-X main.version=v1 -X main.drainDelay="+v1DrainDelay.String())
 	goBuild(t, dir, filepath.Join(out, "v2"), "-ldflags=-X main.version=v2")
 	p := project{opts: opts, units: map[string][]byte{}}
 	for _, f := range files {
