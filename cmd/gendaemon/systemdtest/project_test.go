@@ -69,14 +69,16 @@ func stageProject(t *testing.T, stage string, opts generator.Options) project {
 	return p
 }
 
-// goBuild builds the project in dir into bin, without cgo, and checks that
-// bin is static: the container has a C library, but another one than the
-// host's may be, and the binary's unit promises nothing about it.
-func goBuild(t *testing.T, dir, bin string) {
+// goBuild builds the project in dir into bin, without cgo, with the extra
+// go build flags, and checks that bin is static: the container has a C
+// library, but another one than the host's may be, and the binary's unit
+// promises nothing about it.
+func goBuild(t *testing.T, dir, bin string, flags ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, ".")
+	args := append(append([]string{"build", "-trimpath", "-o", bin}, flags...), ".")
+	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOWORK=off", "GOTOOLCHAIN=local")
 	if out, err := cmd.CombinedOutput(); err != nil {

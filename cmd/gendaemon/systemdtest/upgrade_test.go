@@ -1,0 +1,355 @@
+//go:build linux
+
+package systemdtest
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gendaemon/gendaemon/generator"
+)
+
+// httpdAddr is where the HTTP daemon of TestSystemdUpgrade listens, in the
+// container's network namespace.
+const httpdAddr = "127.0.0.1:8080"
+
+// TestSystemdUpgrade installs a generated HTTP daemon (the service of
+// ../testdata/httpd) with fdstore: true under systemd and keeps 20 clients
+// busy on it, from inside the container's network, while it is restarted
+// with systemctl restart, three times, and upgraded with `NAME upgrade
+// --pid $MAINPID` to a new build, then restarted again: no request fails
+// and no connection is refused, because systemd holds the listening socket
+// in the daemon's file descriptor store across each restart, and the
+// upgrade hands it to the new binary, which systemd takes as the unit's
+// main process. The same daemon without the fd store loses requests at a
+// restart, which shows that the load would see a lost socket.
+func TestSystemdUpgrade(t *testing.T) {
+	rootfs := rootFS(t)
+	began := time.Now()
+	stage := t.TempDir()
+	opts := generator.NewOptions("labup")
+	opts.FDStore = true
+	labup := stageHTTPD(t, stage, opts)
+	labnofd := stageHTTPD(t, stage, generator.NewOptions("labnofd"))
+	goBuild(t, filepath.Join("..", "..", "..", "bench", "cmd", "httpload"), filepath.Join(stage, "httpload"))
+	t.Logf("generated and built 2 projects and the load client in %v", time.Since(began).Round(time.Millisecond))
+
+	c := boot(t, rootfs, stage)
+	for _, st := range []struct {
+		name string
+		test func(*testing.T, *container, project)
+		p    project
+	}{
+		{"restart and upgrade under load", testUpgradeUnderLoad, labup},
+		{"restart without the fd store loses requests", testRestartWithoutFDStore, labnofd},
+	} {
+		t.Run(st.name, func(t *testing.T) { st.test(t, c.on(t), st.p) })
+	}
+}
+
+// testUpgradeUnderLoad: restarts and an upgrade of a daemon with the fd
+// store, under load, lose nothing, and systemd follows the upgrade.
+func testUpgradeUnderLoad(t *testing.T, c *container, p project) {
+	c.installHTTPD(p)
+	load := c.startLoad(t)
+	for range 3 {
+		c.restartUnderLoad(p)
+	}
+	upgraded := c.upgradeUnderLoad(p)
+	// The old daemon has exited (v1 drains for v1DrainDelay): from now on
+	// only v2 may answer. (That upgrade returns only once the old daemon
+	// no longer serves is TestUpgradeReturnsOnceTheOldDaemonStoppedServing's.)
+	load.send("expect v2")
+	// After the upgrade, a restart drains the new daemon as any and
+	// starts the new build, on the socket that the store still holds.
+	c.restartUnderLoad(p)
+	if log := c.journal(p.unit()); !strings.Contains(log, "msg=drained pid="+upgraded+" ") || strings.Contains(log, "SIGKILL") {
+		t.Errorf("systemctl restart after the upgrade did not let the new daemon (pid %s) drain: the journal since the upgrade has no \"drained pid=%s\", or a SIGKILL:\n%s", upgraded, upgraded, log)
+	}
+	<-time.After(loadPace)
+	load.send("stop")
+	r := load.result()
+	t.Logf("%d requests on %d connections, %d failed (%d refused), %d stale; answers by version: %v, by pid: %v; longest request %.1fms",
+		r.Requests, r.Conns, r.Failures, r.Refused, r.Stale, r.Versions, r.PIDs, r.MaxLatency)
+	if r.Requests == 0 {
+		t.Fatal("no request was made")
+	}
+	if r.Failures != 0 || r.Refused != 0 || r.Stale != 0 {
+		t.Errorf("%d of %d requests failed, %d connections refused, %d stale answers; the first errors: %q %q", r.Failures, r.Requests, r.Refused, r.Stale, r.Errors, r.StaleAnswers)
+	}
+	if len(r.PIDs["v1"]) != 4 || len(r.PIDs["v2"]) != 2 || !slices.Contains(r.PIDs["v2"], mustAtoi(t, upgraded)) {
+		t.Errorf("answered by %v; want v1 by 4 daemons (the first, 3 restarts), v2 by 2 (the upgrade, pid %s, and a restart)", r.PIDs, upgraded)
+	}
+}
+
+// upgradeUnderLoad installs the build v2 over the unit's binary, by
+// renaming it there as a package manager does, and upgrades the daemon with
+// `NAME upgrade --pid $MAINPID`: the new daemon becomes the unit's main
+// process without a restart, and the old one drains and exits. It returns
+// the new daemon's pid.
+func (c *container) upgradeUnderLoad(p project) string {
+	c.t.Helper()
+	<-time.After(loadPace)
+	before := c.show(p.unit(), "MainPID", "NRestarts")
+	bin := "/usr/local/bin/" + p.opts.Name
+	c.must("install", "-m", "0755", "/lab/"+p.opts.Name+"/v2", bin+".new")
+	c.must("mv", "-f", bin+".new", bin)
+	c.journal(p.unit()) // from here on
+	out := c.must(bin, "upgrade", "--pid", before["MainPID"])
+	m := regexp.MustCompile(`^` + p.opts.Name + ` upgraded \(pid (\d+), replacing pid (\d+)\)\n$`).FindStringSubmatch(out)
+	if m == nil || m[2] != before["MainPID"] {
+		c.t.Fatalf("upgrade --pid %s: %q, want %s upgraded (pid NEW, replacing pid %s)", before["MainPID"], out, p.opts.Name, before["MainPID"])
+	}
+	if s := c.show(p.unit(), "MainPID", "NRestarts", "ActiveState", "SubState"); s["MainPID"] != m[1] || s["NRestarts"] != before["NRestarts"] || s["ActiveState"] != "active" || s["SubState"] != "running" {
+		c.t.Errorf("after the upgrade: %v; want MainPID=%s (the new daemon), NRestarts=%s, active, running", s, m[1], before["NRestarts"])
+	}
+	c.waitGone(before["MainPID"])
+	// Each daemon's lines in order; the two daemons' lines interleave.
+	log := c.journal(p.unit())
+	for _, want := range [][]string{
+		{"msg=\"upgrading: started the new binary\" pid=" + m[1] + " ", "msg=\"upgraded: the new daemon serves; draining\" pid=" + m[1], "msg=drained pid=" + before["MainPID"] + " version=v1"},
+		{"msg=init pid=" + m[1] + " version=v2", "msg=ready pid=" + m[1] + " version=v2"},
+	} {
+		if !inOrder(log, want) {
+			c.t.Errorf("the journal of the upgrade lacks %q, in this order:\n%s", want, log)
+		}
+	}
+	// systemd 252 supervises a main process that is not its child as an
+	// "alien": on stop it sends SIGTERM and, when no other process is left
+	// in the unit's cgroup, SIGKILL at once, without waiting for the exit.
+	// The new daemon must be systemd's child when systemd learns its pid.
+	if strings.Contains(log, "which is not our child") {
+		c.t.Errorf("systemd took the new daemon (pid %s) as a main process that is not its child, which it will SIGKILL on stop without waiting for it to drain:\n%s", m[1], log)
+	}
+	return m[1]
+}
+
+// inOrder reports whether text holds each of want, in order.
+func inOrder(text string, want []string) bool {
+	for _, w := range want {
+		i := strings.Index(text, w)
+		if i < 0 {
+			return false
+		}
+		text = text[i+len(w):]
+	}
+	return true
+}
+
+// testRestartWithoutFDStore: the same restarts without the fd store refuse
+// connections (or reset them), as the old daemon closes the socket before
+// the new one has opened it.
+func testRestartWithoutFDStore(t *testing.T, c *container, p project) {
+	c.installHTTPD(p)
+	load := c.startLoad(t)
+	for range 3 {
+		c.restartUnderLoad(p)
+	}
+	<-time.After(loadPace)
+	load.send("stop")
+	r := load.result()
+	t.Logf("%d requests on %d connections, %d failed (%d refused); the first errors: %q", r.Requests, r.Conns, r.Failures, r.Refused, r.Errors)
+	if r.Failures == 0 {
+		t.Errorf("3 restarts of a daemon without the fd store lost none of %d requests; want failures, or the test of the fd store proves nothing", r.Requests)
+	}
+}
+
+// v1DrainDelay is how long v1 of the HTTP daemon goes on serving once told
+// to drain (testdata/httpd's drainDelay).
+const v1DrainDelay = 200 * time.Millisecond
+
+// stageHTTPD generates the project that opts describe, with the HTTP
+// service of ../testdata/httpd, and builds it twice into stage/NAME: as v1,
+// the binary the unit installs (NAME), and as v2.
+func stageHTTPD(t *testing.T, stage string, opts generator.Options) project {
+	t.Helper()
+	files, err := generator.Render(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), opts.Name)
+	if err := generator.Write(dir, files, false); err != nil {
+		t.Fatal(err)
+	}
+	service, err := os.ReadFile(filepath.Join("..", "testdata", "httpd", "service.go.in"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	service = []byte(strings.ReplaceAll(string(service), `"MODULE/`, `"`+opts.Module+`/`))
+	if err := os.WriteFile(filepath.Join(dir, "service.go"), service, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "service_test.go")); err != nil { // of the scaffolded service
+		t.Fatal(err)
+	}
+	out := filepath.Join(stage, opts.Name)
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// v1 drains for a while, as a daemon with requests in flight does: the
+	// old daemon of the upgrade outlives systemd's reading of MAINPID=.
+	goBuild(t, dir, filepath.Join(out, opts.Name), "-ldflags=-X main.version=v1 -X main.drainDelay="+v1DrainDelay.String())
+	goBuild(t, dir, filepath.Join(out, "v2"), "-ldflags=-X main.version=v2")
+	p := project{opts: opts, units: map[string][]byte{}}
+	for _, f := range files {
+		if filepath.Ext(f.Path) == ".service" {
+			p.units[f.Path] = f.Data
+			if err := os.WriteFile(filepath.Join(out, f.Path), f.Data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return p
+}
+
+// installHTTPD installs an HTTP daemon of stageHTTPD as its unit's comment
+// says, listening on httpdAddr. The unit is stopped when the test ends, so
+// that the next one finds the address free.
+func (c *container) installHTTPD(p project) {
+	c.t.Helper()
+	c.t.Cleanup(func() { c.run("systemctl", "stop", p.unit()) })
+	c.dropIn(p, "ExecStart=", "ExecStart=/usr/local/bin/"+p.opts.Name+" run --pidfile= --addr="+httpdAddr)
+	if out, code := c.install(p).wait(c.t); code != 0 {
+		c.t.Fatalf("installing %s: exit %d\n%s", p.opts.Name, code, out)
+	}
+	c.wantState(p.unit(), "active", "running")
+}
+
+// loadPace is the time under load between two steps of the test, so that
+// each daemon serves a share of the load.
+const loadPace = 300 * time.Millisecond
+
+// restartUnderLoad restarts the unit with systemctl restart and checks
+// that a new main process runs and that systemd counts no restart of its
+// own (NRestarts: after a failure).
+func (c *container) restartUnderLoad(p project) {
+	c.t.Helper()
+	<-time.After(loadPace)
+	before := c.show(p.unit(), "MainPID", "NRestarts")
+	c.must("systemctl", "restart", p.unit())
+	s := c.show(p.unit(), "MainPID", "NRestarts", "ActiveState", "SubState")
+	if s["MainPID"] == before["MainPID"] || s["MainPID"] == "0" || s["NRestarts"] != before["NRestarts"] || s["ActiveState"] != "active" || s["SubState"] != "running" {
+		c.t.Errorf("after systemctl restart: %v; want a new MainPID (not %s), NRestarts=%s, active, running", s, before["MainPID"], before["NRestarts"])
+	}
+}
+
+// waitGone waits until the process pid, in the container, has exited.
+func (c *container) waitGone(pid string) {
+	c.t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, code := c.run("test", "-e", "/proc/"+pid); code != 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("pid %s still runs %v after the upgrade", pid, waitTimeout)
+		}
+		<-tick.C
+	}
+}
+
+// loadResult is what bench/cmd/httpload prints at its end.
+type loadResult struct {
+	Requests     int              `json:"requests"`
+	Failures     int              `json:"failures"`
+	Refused      int              `json:"refused"`
+	Stale        int              `json:"stale"`
+	Conns        int64            `json:"conns"`
+	Versions     map[string]int   `json:"versions"`
+	PIDs         map[string][]int `json:"pids"`
+	Errors       []string         `json:"errors"`
+	StaleAnswers []string         `json:"staleAnswers"`
+	MaxLatency   float64          `json:"maxLatencyMs"`
+}
+
+// A loadClient is bench/cmd/httpload (/lab/httpload) running in the
+// container, in its network namespace, against httpdAddr.
+type loadClient struct {
+	t     *testing.T
+	stdin io.WriteCloser
+	lines chan string
+}
+
+// startLoad starts the load client in the container and returns once its
+// clients run. It ends by itself at the latest after 50s, before
+// commandTimeout ends the command; the container's end ends it in any case.
+func (c *container) startLoad(t *testing.T) *loadClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	cmd := c.command(ctx, "/", "/lab/httpload", "-url", "http://"+httpdAddr+"/", "-clients", "20", "-fresh", "2", "-duration", "50s")
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+	})
+	l := &loadClient{t: t, stdin: stdin, lines: make(chan string, 4)}
+	go func() {
+		defer close(l.lines)
+		s := bufio.NewScanner(stdout)
+		s.Buffer(nil, 1<<20)
+		for s.Scan() {
+			l.lines <- s.Text()
+		}
+	}()
+	if line := l.next(); line != "running" {
+		t.Fatalf("httpload said %q, want running", line)
+	}
+	return l
+}
+
+// next returns the next line of the client's output.
+func (l *loadClient) next() string {
+	l.t.Helper()
+	select {
+	case line, ok := <-l.lines:
+		if !ok {
+			l.t.Fatal("httpload ended without a result")
+		}
+		return line
+	case <-time.After(commandTimeout):
+		l.t.Fatalf("httpload said nothing for %v", commandTimeout)
+		return ""
+	}
+}
+
+// send writes a command line to the client.
+func (l *loadClient) send(line string) {
+	l.t.Helper()
+	if _, err := fmt.Fprintln(l.stdin, line); err != nil {
+		l.t.Fatalf("telling httpload %q: %v", line, err)
+	}
+}
+
+// result returns the client's result, once it has ended.
+func (l *loadClient) result() loadResult {
+	l.t.Helper()
+	var r loadResult
+	if err := json.Unmarshal([]byte(l.next()), &r); err != nil {
+		l.t.Fatalf("httpload's result: %v", err)
+	}
+	return r
+}
