@@ -117,7 +117,7 @@ func (c *container) upgradeUnderLoad(p project) string {
 	// Each daemon's lines in order; the two daemons' lines interleave.
 	log := c.journal(p.unit())
 	for _, want := range [][]string{
-		{"msg=\"upgrading: started the new binary\" pid=" + m[1] + " ", "msg=\"upgraded: the new daemon serves; draining\" pid=" + m[1], "msg=drained pid=" + before["MainPID"] + " version=v1"},
+		{"msg=\"upgrading: started the new binary\" path=/usr/local/bin/", "msg=\"upgraded: the new daemon serves; draining\" pid=" + m[1], "msg=drained pid=" + before["MainPID"] + " version=v1"},
 		{"msg=init pid=" + m[1] + " version=v2", "msg=ready pid=" + m[1] + " version=v2"},
 	} {
 		if !inOrder(log, want) {
