@@ -309,6 +309,35 @@ func TestInstallBinaryOverLink(t *testing.T) {
 	}
 }
 
+// TestUninstallLeavesStranger: uninstall stops the daemon and removes its
+// script, but leaves a different program put at the binary's path since
+// install, and says so.
+func TestUninstallLeavesStranger(t *testing.T) {
+	pt := newPlanTest(t, "myservice", goldenFiles(t, "defaults", "myservice.rc"), rcdPlan, "etc", "usr/local/bin")
+	writeTestFile(t, filepath.Join(pt.root, "etc/rc.subr"), "")
+	if err := pt.install(installOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, filepath.Join(pt.root, "usr/local/bin/myservice"), "#!/bin/sh\n")
+	pt.rec.take()
+	pl, err := pt.plan(installOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := pl.uninstallFiles(&out); err != nil {
+		t.Fatal(err)
+	}
+	pt.wantCmds("uninstall", "service myservice onestatus", "service myservice onestop", "sysrc -x myservice_enable")
+	pt.wantGone("/usr/local/etc/rc.d/myservice")
+	if got, _ := os.ReadFile(filepath.Join(pt.root, "usr/local/bin/myservice")); string(got) != "#!/bin/sh\n" {
+		t.Errorf("uninstall removed or changed a different program at the binary's path: %q", got)
+	}
+	if want := "left /usr/local/bin/myservice: it is not a build of myservice\n"; !strings.Contains(out.String(), want) {
+		t.Errorf("uninstall said %q, want %q", out.String(), want)
+	}
+}
+
 func writeTestFile(t *testing.T, path, data string) {
 	t.Helper()
 	mkdirTest(t, filepath.Dir(path))
