@@ -59,8 +59,8 @@ type servicePlan struct {
 }
 
 // A placement is where a file goes: dir, which must exist and belong to
-// the user who installs, then sub, directories created below dir if
-// missing, never through a symbolic link, then the file's name.
+// root or to the user who installs, then sub, directories created below
+// dir if missing, never through a symbolic link, then the file's name.
 type placement struct {
 	dir, sub, name string
 }
