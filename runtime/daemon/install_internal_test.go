@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -309,6 +310,35 @@ func TestInstallBinaryOverLink(t *testing.T) {
 	}
 }
 
+// TestUninstallLeavesStranger: uninstall stops the daemon and removes its
+// script, but leaves a different program put at the binary's path since
+// install, and says so.
+func TestUninstallLeavesStranger(t *testing.T) {
+	pt := newPlanTest(t, "myservice", goldenFiles(t, "defaults", "myservice.rc"), rcdPlan, "etc", "usr/local/bin")
+	writeTestFile(t, filepath.Join(pt.root, "etc/rc.subr"), "")
+	if err := pt.install(installOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, filepath.Join(pt.root, "usr/local/bin/myservice"), "#!/bin/sh\n")
+	pt.rec.take()
+	pl, err := pt.plan(installOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := pl.uninstallFiles(&out); err != nil {
+		t.Fatal(err)
+	}
+	pt.wantCmds("uninstall", "service myservice onestatus", "service myservice onestop", "sysrc -x myservice_enable")
+	pt.wantGone("/usr/local/etc/rc.d/myservice")
+	if got, _ := os.ReadFile(filepath.Join(pt.root, "usr/local/bin/myservice")); string(got) != "#!/bin/sh\n" {
+		t.Errorf("uninstall removed or changed a different program at the binary's path: %q", got)
+	}
+	if want := "left /usr/local/bin/myservice: it is not a build of myservice\n"; !strings.Contains(out.String(), want) {
+		t.Errorf("uninstall said %q, want %q", out.String(), want)
+	}
+}
+
 func writeTestFile(t *testing.T, path, data string) {
 	t.Helper()
 	mkdirTest(t, filepath.Dir(path))
@@ -385,6 +415,14 @@ func TestUserUnit(t *testing.T) {
 		t.Errorf("want one PrivateUsers=yes, before the first setting that needs namespaces:\n%s", got)
 	}
 
+	allopts := goldenFiles(t, "allopts", "allopts.service")["allopts.service"].Data
+	got = string(userUnit(allopts, "/usr/local/bin/allopts", "/home/u/.local/bin/allopts"))
+	for _, want := range []string{"WorkingDirectory=-/var/lib/allopts", "ReadWritePaths=-/var/lib/allopts", "# Group=daemon: left out by install --user: a user's service manager runs its services as that user"} {
+		if !strings.Contains(got, "\n"+want+"\n") {
+			t.Errorf("the user's unit of allopts lacks the line %q:\n%s", want, got)
+		}
+	}
+
 	socket := goldenFiles(t, "listen", "webd.socket")["webd.socket"].Data
 	got = string(userUnit(socket, "/usr/local/bin/webd", "/home/u/.local/bin/webd"))
 	for _, want := range []string{"ListenStream=%t/webd.sock", "ListenStream=8080", "WantedBy=sockets.target"} {
@@ -394,6 +432,42 @@ func TestUserUnit(t *testing.T) {
 	}
 	if strings.Contains(got, "PrivateUsers") {
 		t.Errorf("the user's socket got PrivateUsers=:\n%s", got)
+	}
+}
+
+// TestUserUnitVerify runs systemd-analyze --user verify on the user's
+// units adapted from those of every golden project: systemd 252 reads
+// them without a word.
+func TestUserUnitVerify(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("systemd-analyze is missing; .ci/run installs Debian's systemd package")
+		}
+		t.Skip("systemd-analyze not installed (Debian package systemd)")
+	}
+	dir, bin := t.TempDir(), t.TempDir()
+	var units []string
+	for project, name := range map[string]string{"defaults": "myservice", "allopts": "allopts", "unitopts": "unitopts", "listen": "webd"} {
+		files := []string{name + ".service"}
+		if project == "listen" {
+			files = append(files, name+".socket")
+		}
+		for file, f := range goldenFiles(t, project, files...) {
+			p := filepath.Join(dir, file)
+			writeTestFile(t, p, string(userUnit(f.Data, "/usr/local/bin/"+name, filepath.Join(bin, name))))
+			units = append(units, p)
+		}
+		writeTestFile(t, filepath.Join(bin, name), "#!/bin/sh\n")
+		if err := os.Chmod(filepath.Join(bin, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtimeDir := t.TempDir()
+	cmd := exec.Command(analyze, append([]string{"--user", "--man=no", "verify"}, units...)...)
+	cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+runtimeDir)
+	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("systemd-analyze --user verify: %v\n%s", err, out)
 	}
 }
 

@@ -96,8 +96,8 @@ func needsNamespaces(key string) bool {
 // default.target rather than multi-user.target, keeps runtime paths in the
 // user's runtime directory (%t, $XDG_RUNTIME_DIR) rather than in /run,
 // applies the sandbox in a user namespace (PrivateUsers=yes), makes
-// ProtectHome= read-only (hiding the home would hide the binary), and
-// comments out what userDropped names. The first two lines stay, so that
+// ProtectHome= read-only (hiding the home would hide the binary), lets the
+// working directory be missing, and comments out what userDropped names. The first two lines stay, so that
 // install knows the unit as its own.
 func userUnit(unit []byte, systemBinary, userBinary string) []byte {
 	var b strings.Builder
@@ -150,6 +150,10 @@ func userSetting(section, key, value, systemBinary, userBinary string) string {
 		value = strings.Join(words, " ")
 	case key == "ProtectHome" && value != "no" && value != "false" && value != "read-only":
 		value = "read-only"
+	case (key == "WorkingDirectory" || key == "ReadWritePaths") && strings.HasPrefix(value, "/") && value != "/":
+		// A system directory the user may not have: "-" lets the service
+		// start without it, in the user's home.
+		value = "-" + value
 	case section == "[Install]" && key == "WantedBy":
 		value = strings.ReplaceAll(value, "multi-user.target", "default.target")
 	case key == "PIDFile" || strings.HasPrefix(key, "Listen"):

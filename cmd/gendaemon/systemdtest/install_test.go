@@ -36,8 +36,9 @@ func testInstallOverStrangerBinary(t *testing.T, c *container, p project) {
 	}
 }
 
-// testUninstallStrangerBinary: uninstall removes whatever is at the unit's
-// ExecStart= path, even a different program put there since install.
+// testUninstallStrangerBinary: uninstall removes the daemon's unit, but
+// not a different program put at the unit's ExecStart= path since
+// install, which it names.
 func testUninstallStrangerBinary(t *testing.T, c *container, p project) {
 	bin := "/usr/local/bin/" + p.opts.Name
 	t.Cleanup(func() { c.run("rm", "-f", bin) })
@@ -48,6 +49,12 @@ func testUninstallStrangerBinary(t *testing.T, c *container, p project) {
 	out, code := c.run("/lab/"+p.opts.Name+"/"+p.opts.Name, "uninstall")
 	if got, _ := c.run("cat", bin); got != strangerProgram {
 		t.Errorf("uninstall (exit %d) removed %s, a different program:\n%s", code, bin, out)
+	}
+	if code != 0 || !strings.Contains(out, "left "+bin+": it is not a build of "+p.opts.Name) {
+		t.Errorf("uninstall beside a different program: exit %d, %q; want 0, saying it left %s", code, out, bin)
+	}
+	if s := c.show(p.unit(), "LoadState"); s["LoadState"] != "not-found" {
+		t.Errorf("after uninstall: %v, want LoadState=not-found", s)
 	}
 }
 

@@ -59,8 +59,8 @@ type servicePlan struct {
 }
 
 // A placement is where a file goes: dir, which must exist and belong to
-// the user who installs, then sub, directories created below dir if
-// missing, never through a symbolic link, then the file's name.
+// root or to the user who installs, then sub, directories created below
+// dir if missing, never through a symbolic link, then the file's name.
 type placement struct {
 	dir, sub, name string
 }
@@ -146,6 +146,23 @@ func (pl *servicePlan) check() error {
 	if err := pl.checkBinaryFree(); err != nil {
 		return err
 	}
+	if err := pl.checkFiles(); err != nil {
+		return err
+	}
+	for _, p := range pl.shadowed {
+		if _, err := os.Lstat(pl.root + p); err == nil {
+			return fmt.Errorf("a different definition of %s exists at %s, which the one install writes would shadow; remove it, or name the daemon otherwise", pl.name, p)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkFiles refuses a service definition at the plan's places that
+// gendaemon did not write for this daemon: install would replace it, and
+// uninstall stop and remove what it defines.
+func (pl *servicePlan) checkFiles() error {
 	for _, f := range pl.files {
 		data, err := pl.read(f.at)
 		switch {
@@ -157,13 +174,6 @@ func (pl *servicePlan) check() error {
 			return err
 		case !f.ours(data):
 			return fmt.Errorf("a different definition of %s exists at %s; remove it, or name the daemon otherwise", pl.name, f.at.path())
-		}
-	}
-	for _, p := range pl.shadowed {
-		if _, err := os.Lstat(pl.root + p); err == nil {
-			return fmt.Errorf("a different definition of %s exists at %s, which the one install writes would shadow; remove it, or name the daemon otherwise", pl.name, p)
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return err
 		}
 	}
 	return nil
@@ -235,10 +245,10 @@ func (pl *servicePlan) installFiles(now bool, out io.Writer) error {
 }
 
 // uninstallFiles stops the daemon, removes its service definitions and,
-// if it is a build of the daemon, its binary, and runs the plan's
-// commands.
+// if it is a build of the daemon, its binary (a different program there is
+// left, with a word), and runs the plan's commands.
 func (pl *servicePlan) uninstallFiles(out io.Writer) error {
-	if err := pl.check(); err != nil {
+	if err := pl.checkFiles(); err != nil {
 		return err
 	}
 	s := state{running: pl.probed()}

@@ -1,0 +1,1 @@
+../../../../runtime/daemon/install_plan.go

@@ -1,1 +1,0 @@
-../../../../runtime/daemon/install_unix.go
