@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -301,9 +302,9 @@ func dialControl(name string, pid int) (*os.File, error) {
 // connectControl connects to the abstract socket called address, and keeps
 // the connection only if the process at the other end is pid.
 func connectControl(address string, pid int) (*os.File, error) {
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := controlSocket(pid)
 	if err != nil {
-		return nil, os.NewSyscallError("socket", err)
+		return nil, err
 	}
 	conn := os.NewFile(uintptr(fd), "gendaemon-control")
 	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: address}); err != nil {
@@ -316,4 +317,56 @@ func connectControl(address string, pid int) (*os.File, error) {
 		return nil, fmt.Errorf("%w: the socket of pid %d belongs to another process", errNoControl, pid)
 	}
 	return conn, nil
+}
+
+// controlSocket makes the socket that connects to the control socket of
+// pid. An abstract name is looked up in the network namespace that the
+// connecting socket was made in, so for a daemon in a network namespace of
+// its own (systemd's PrivateNetwork=) the socket is made there: in a thread
+// of its own, which enters the namespace and goes back, or, if it cannot go
+// back, ends with its goroutine.
+func controlSocket(pid int) (int, error) {
+	theirs, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
+	if err != nil || sameNamespace(theirs, "/proc/self/ns/net") {
+		if theirs != nil {
+			theirs.Close()
+		}
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		return fd, os.NewSyscallError("socket", err)
+	}
+	defer theirs.Close()
+	type result struct {
+		fd  int
+		err error
+	}
+	made := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		own, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			runtime.UnlockOSThread()
+			made <- result{-1, err}
+			return
+		}
+		defer own.Close()
+		if err := unix.Setns(int(theirs.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			made <- result{-1, fmt.Errorf("%w: pid %d is in another network namespace, which this process may not enter (%v); run the command as root", errNoControl, pid, os.NewSyscallError("setns", err))}
+			return
+		}
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if unix.Setns(int(own.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		made <- result{fd, os.NewSyscallError("socket", err)}
+	}()
+	r := <-made
+	return r.fd, r.err
+}
+
+// sameNamespace reports whether ns and the namespace file at path are the
+// same namespace.
+func sameNamespace(ns *os.File, path string) bool {
+	var a, b unix.Stat_t
+	return unix.Fstat(int(ns.Fd()), &a) == nil && unix.Stat(path, &b) == nil && a.Dev == b.Dev && a.Ino == b.Ino
 }

@@ -193,3 +193,30 @@ func readDatagram(t *testing.T, conn *net.UnixConn) string {
 	}
 	return string(buf[:n])
 }
+
+// TestReloadInNetworkNamespace reloads a daemon that runs in a network
+// namespace of its own, as under systemd's PrivateNetwork=: its control
+// socket's abstract name exists only there, and reload --pid, run from
+// outside, still reaches it and waits for the reload.
+func TestReloadInNetworkNamespace(t *testing.T) {
+	h := newHarness(t)
+	cmd := exec.Command("unshare", "--net", os.Args[0], "run", "--pidfile", "")
+	cmd.Env = h.command("main").Env
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// unshare execs the daemon: the pid is the daemon's.
+	t.Cleanup(func() { endProcess(t, cmd.Process.Pid) })
+	h.eventsUntil("init")
+	theirs, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", cmd.Process.Pid))
+	if ours, _ := os.Readlink("/proc/self/ns/net"); theirs == ours {
+		t.Fatalf("the daemon shares the test's network namespace (%s)", ours)
+	}
+	stdout, errOut, code := h.runMain("reload", "--pid", strconv.Itoa(cmd.Process.Pid))
+	if want := fmt.Sprintf("testd reloaded (pid %d)\n", cmd.Process.Pid); code != 0 || stdout != want {
+		t.Errorf("reload --pid of a daemon in another network namespace: exit %d, %q %q; want %q", code, stdout, errOut, want)
+	}
+	h.waitEvent("reload")
+}

@@ -35,7 +35,11 @@ type filer interface {
 //
 // Call Listen from Init, with Init's context (or one derived from it), so
 // that a listener that cannot be opened stops the start-up. A name may be
-// kept once. Outside a daemon's hooks, Listen only calls open.
+// kept once. A socket unit passes all its sockets under one name (its
+// FileDescriptorName=), so for a unit with several Listen*= lines use
+// Activation(ctx).Named, whose sockets are handed over too. Outside a
+// daemon's hooks (a test), Listen only calls open, and the caller owns,
+// and closes, the file.
 func Listen[L io.Closer](ctx context.Context, name string, open func() (L, error)) (*os.File, error) {
 	if err := checkFileName(name); err != nil {
 		return nil, err
