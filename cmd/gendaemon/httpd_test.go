@@ -123,6 +123,23 @@ func (h *httpd) install(build string) {
 // exit status.
 func (h *httpd) command(args ...string) (stdout, stderr string, code int) {
 	h.t.Helper()
+	r := h.run(args...)
+	if r.err != nil {
+		h.t.Fatal(r.err)
+	}
+	return r.stdout, r.stderr, r.code
+}
+
+// commandResult is how a command of the daemon's binary went.
+type commandResult struct {
+	stdout, stderr string
+	code           int
+	err            error // it could not be run, or ran past commandTimeout
+}
+
+// run runs the installed binary with args, killing it after commandTimeout;
+// unlike command, it may be called from any goroutine.
+func (h *httpd) run(args ...string) commandResult {
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, h.bin, args...)
@@ -130,15 +147,16 @@ func (h *httpd) command(args ...string) (stdout, stderr string, code int) {
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	cmd.WaitDelay = exitTimeout
 	err := cmd.Run()
-	if ctx.Err() != nil {
-		h.t.Fatalf("%s %s: still running after %v", httpdName, strings.Join(args, " "), commandTimeout)
-	}
+	r := commandResult{stdout: out.String(), stderr: errOut.String()}
 	if exit, ok := errors.AsType[*exec.ExitError](err); ok {
-		code = exit.ExitCode()
-	} else if err != nil {
-		h.t.Fatal(err)
+		r.code = exit.ExitCode()
+		err = nil
 	}
-	return out.String(), errOut.String(), code
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%s %s: still running after %v", httpdName, strings.Join(args, " "), commandTimeout)
+	}
+	r.err = err
+	return r
 }
 
 // start starts the daemon with the extra flags, and returns its pid and
@@ -197,6 +215,21 @@ func (h *httpd) initPIDs(version string) []int {
 		pids = append(pids, pid)
 	}
 	return pids
+}
+
+// waitInit waits until the log names n processes that ran Init as version,
+// polling it, for at most commandTimeout.
+func (h *httpd) waitInit(version string, n int) {
+	h.t.Helper()
+	deadline := time.Now().Add(commandTimeout)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for len(h.initPIDs(version)) < n {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("no Init of %s within %v", version, commandTimeout)
+		}
+		<-tick.C
+	}
 }
 
 // endAtCleanup ends the process pid when the test ends, if it still runs:
