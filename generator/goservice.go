@@ -9,14 +9,11 @@ import (
 // emitService returns service.go (scaffold): the user's type, whose methods
 // the runtime calls. It carries no generated-code header: it is the user's
 // from the moment it is written. It shows a flag used in Init, the one
-// extension nearly every daemon needs first.
+// extension nearly every daemon needs first; with listen addresses, it
+// serves HTTP on them, ready for an upgrade (goservice_listen.go).
 func emitService(o Options) *jen.File {
 	f := jen.NewFile("main")
-	ctx := jen.Id("ctx").Qual("context", "Context")
-	recv := jen.Id("s").Op("*").Id("service")
-	slog := func(msg string, args ...jen.Code) jen.Code {
-		return jen.Qual("log/slog", "Info").Call(append([]jen.Code{jen.Lit(msg)}, args...)...)
-	}
+	f.ImportName(daemonImportPath(o.Module), "daemon")
 
 	// // service is the daemon's own code. main.go hands a new(service) to the ...
 	// type service struct {
@@ -28,10 +25,14 @@ func emitService(o Options) *jen.File {
 		"them, the other methods below: Init, Reload and DefineFlags, and also\n" +
 		"Commands (commands of its own) and Environ (the daemon's environment);\n" +
 		"README.md shows how. Keep the daemon's state in its fields."))
-	f.Type().Id("service").Struct(
+	fields := []jen.Code{
 		jen.Comment("configPath is set by --config, which start, restart and run accept."),
 		jen.Id("configPath").String(),
-	)
+	}
+	if len(o.Listen) > 0 {
+		fields = append(fields, listenFields()...)
+	}
+	f.Type().Id("service").Struct(fields...)
 
 	// // DefineFlags adds the daemon's own flags to start, restart and run. ...
 	// func (s *service) DefineFlags(flags *flag.FlagSet) {
@@ -44,55 +45,24 @@ func emitService(o Options) *jen.File {
 		"given to start reach the detached daemon before Init runs. A path is made\n" +
 		"absolute here, against the directory the command runs in: the daemon\n" +
 		"itself runs in its working directory."))
-	f.Func().Params(recv.Clone()).Id("DefineFlags").Params(jen.Id("flags").Op("*").Qual("flag", "FlagSet")).Block(
+	flags := []jen.Code{
 		jen.Id("flags").Dot("Func").Call(jen.Lit("config"), jen.Lit("`path` of the configuration file"),
 			jen.Func().Params(jen.Id("path").String()).Params(jen.Err().Error()).Block(
 				jen.List(jen.Id("s").Dot("configPath"), jen.Err()).Op("=").Qual("path/filepath", "Abs").Call(jen.Id("path")),
 				jen.Return(jen.Err()),
 			)),
-	)
+	}
+	if len(o.Listen) > 0 {
+		flags = append(flags, addrFlag(o))
+	}
+	f.Func().Add(serviceRecv()).Id("DefineFlags").Params(jen.Id("flags").Op("*").Qual("flag", "FlagSet")).Block(flags...)
 
-	// // Init runs in the detached daemon before `myservice start` returns. ...
-	// func (s *service) Init(ctx context.Context) error {
-	//	if s.configPath != "" {
-	//		if _, err := os.ReadFile(s.configPath); err != nil {
-	//			return fmt.Errorf("reading the configuration: %w", err)
-	//		}
-	//	}
-	//	slog.Info("starting", "config", s.configPath)
-	//	return nil
-	// }
-	f.Add(comment(fmt.Sprintf("Init runs in the detached daemon before `%[1]s start` returns. Open\n"+
-		"listeners, read the configuration and check dependencies here: an error\n"+
-		"stops the start-up and is shown to whoever ran `%[1]s start`.", o.Name)))
-	f.Func().Params(recv.Clone()).Id("Init").Params(ctx.Clone()).Error().Block(
-		jen.If(jen.Id("s").Dot("configPath").Op("!=").Lit("")).Block(
-			jen.If(
-				jen.List(jen.Id("_"), jen.Err()).Op(":=").Qual("os", "ReadFile").Call(jen.Id("s").Dot("configPath")),
-				jen.Err().Op("!=").Nil(),
-			).Block(
-				jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit("reading the configuration: %w"), jen.Err())),
-			),
-		),
-		slog("starting", jen.Lit("config"), jen.Id("s").Dot("configPath")),
-		jen.Return(jen.Nil()),
-	)
-
-	// // Serve is the daemon's work. It runs until ctx is cancelled, ...
-	// func (s *service) Serve(ctx context.Context) error {
-	//	slog.Info("serving")
-	//	<-ctx.Done()
-	//	slog.Info("stopping")
-	//	return nil
-	// }
-	f.Add(comment(fmt.Sprintf("Serve is the daemon's work. It runs until ctx is cancelled, on SIGTERM or\n"+
-		"SIGINT (`%s stop`), and should then return promptly.", o.Name)))
-	f.Func().Params(recv.Clone()).Id("Serve").Params(ctx.Clone()).Error().Block(
-		slog("serving"),
-		jen.Op("<-").Id("ctx").Dot("Done").Call(),
-		slog("stopping"),
-		jen.Return(jen.Nil()),
-	)
+	emitInit(f, o)
+	if len(o.Listen) > 0 {
+		emitServeHTTP(f, o)
+	} else {
+		emitServeWait(f, o)
+	}
 
 	// // Reload runs on SIGHUP (`myservice reload`): ...
 	// func (s *service) Reload(ctx context.Context) error {
@@ -101,11 +71,74 @@ func emitService(o Options) *jen.File {
 	// }
 	f.Add(comment(fmt.Sprintf("Reload runs on SIGHUP (`%s reload`): re-read the configuration, reopen\n"+
 		"files. An error is logged and the daemon keeps running.", o.Name)))
-	f.Func().Params(recv.Clone()).Id("Reload").Params(ctx.Clone()).Error().Block(
-		slog("reloading", jen.Lit("config"), jen.Id("s").Dot("configPath")),
+	f.Func().Add(serviceRecv()).Id("Reload").Params(ctxParam()).Error().Block(
+		jen.Qual("log/slog", "Info").Call(jen.Lit("reloading"), jen.Lit("config"), jen.Id("s").Dot("configPath")),
 		jen.Return(jen.Nil()),
 	)
 	return f
+}
+
+// serviceRecv is the receiver of service's methods: (s *service).
+func serviceRecv() *jen.Statement { return jen.Params(jen.Id("s").Op("*").Id("service")) }
+
+// ctxParam is the parameter of the hooks: ctx context.Context.
+func ctxParam() *jen.Statement { return jen.Id("ctx").Qual("context", "Context") }
+
+// emitInit adds Init to f: it checks the configuration file, and with
+// listen addresses obtains the sockets (listenInit).
+//
+//	// Init runs in the detached daemon before `myservice start` returns. ...
+//	func (s *service) Init(ctx context.Context) error {
+//		if s.configPath != "" {
+//			if _, err := os.ReadFile(s.configPath); err != nil {
+//				return fmt.Errorf("reading the configuration: %w", err)
+//			}
+//		}
+//		slog.Info("starting", "config", s.configPath)
+//		return nil
+//	}
+func emitInit(f *jen.File, o Options) {
+	f.Add(comment(fmt.Sprintf("Init runs in the detached daemon before `%[1]s start` returns. Open\n"+
+		"listeners, read the configuration and check dependencies here: an error\n"+
+		"stops the start-up and is shown to whoever ran `%[1]s start`.", o.Name)))
+	body := []jen.Code{
+		jen.If(jen.Id("s").Dot("configPath").Op("!=").Lit("")).Block(
+			jen.If(
+				jen.List(jen.Id("_"), jen.Err()).Op(":=").Qual("os", "ReadFile").Call(jen.Id("s").Dot("configPath")),
+				jen.Err().Op("!=").Nil(),
+			).Block(
+				jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit("reading the configuration: %w"), jen.Err())),
+			),
+		),
+	}
+	started := []jen.Code{jen.Lit("starting"), jen.Lit("config"), jen.Id("s").Dot("configPath")}
+	if len(o.Listen) > 0 {
+		body = append(body, listenInit(o)...)
+		started = append(started, jen.Lit("addr"), jen.Id("s").Dot("listeners").Index(jen.Lit(0)).Dot("Addr").Call().Dot("String").Call())
+	}
+	body = append(body, jen.Qual("log/slog", "Info").Call(started...), jen.Return(jen.Nil()))
+	f.Func().Add(serviceRecv()).Id("Init").Params(ctxParam()).Error().Block(body...)
+}
+
+// emitServeWait adds to f the Serve of a daemon that listens on nothing:
+// it waits for its context's cancellation.
+//
+//	// Serve is the daemon's work. It runs until ctx is cancelled, ...
+//	func (s *service) Serve(ctx context.Context) error {
+//		slog.Info("serving")
+//		<-ctx.Done()
+//		slog.Info("stopping")
+//		return nil
+//	}
+func emitServeWait(f *jen.File, o Options) {
+	f.Add(comment(fmt.Sprintf("Serve is the daemon's work. It runs until ctx is cancelled, on SIGTERM or\n"+
+		"SIGINT (`%s stop`), and should then return promptly.", o.Name)))
+	f.Func().Add(serviceRecv()).Id("Serve").Params(ctxParam()).Error().Block(
+		jen.Qual("log/slog", "Info").Call(jen.Lit("serving")),
+		jen.Op("<-").Id("ctx").Dot("Done").Call(),
+		jen.Qual("log/slog", "Info").Call(jen.Lit("stopping")),
+		jen.Return(jen.Nil()),
+	)
 }
 
 // emitServiceTest returns service_test.go (scaffold): a first test of the
@@ -148,12 +181,23 @@ func emitServiceTest(o Options) *jen.File {
 	//		t.Fatal("Serve did not return within 10s of its context being cancelled")
 	//	}
 	// }
-	f.Add(comment(fmt.Sprintf("TestServeReturnsWhenCancelled checks what `%s stop` relies on: Serve\n"+
-		"returns, without error, once its context is cancelled.", o.Name)))
-	f.Func().Id("TestServeReturnsWhenCancelled").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+	doc := fmt.Sprintf("TestServeReturnsWhenCancelled checks what `%s stop` relies on: Serve\n"+
+		"returns, without error, once its context is cancelled.", o.Name)
+	newService := jen.New(jen.Id("service"))
+	var request []jen.Code
+	if len(o.Listen) > 0 {
+		// s := &service{addr: "127.0.0.1:0"}, and a request while Serve runs.
+		doc = fmt.Sprintf("TestServeReturnsWhenCancelled checks what `%[1]s stop` and `%[1]s upgrade`\n"+
+			"rely on: Serve answers on the socket that Init opened, and returns,\n"+
+			"without error, once its context is cancelled.", o.Name)
+		newService = jen.Op("&").Id("service").Values(jen.Dict{jen.Id("addr"): jen.Lit("127.0.0.1:0")})
+		request = listenTestRequest() // goservice_listen.go
+	}
+	f.Add(comment(doc))
+	body := []jen.Code{
 		jen.List(jen.Id("ctx"), jen.Id("cancel")).Op(":=").Qual("context", "WithCancel").Call(jen.Qual("context", "Background").Call()),
 		jen.Defer().Id("cancel").Call(),
-		jen.Id("s").Op(":=").New(jen.Id("service")),
+		jen.Id("s").Op(":=").Add(newService),
 		jen.If(
 			jen.Err().Op(":=").Id("s").Dot("Init").Call(jen.Id("ctx")),
 			jen.Err().Op("!=").Nil(),
@@ -164,6 +208,9 @@ func emitServiceTest(o Options) *jen.File {
 		jen.Go().Func().Params().Custom(oneLineBlock(),
 			jen.Id("done").Op("<-").Id("s").Dot("Serve").Call(jen.Id("ctx")),
 		).Call(),
+	}
+	body = append(body, request...)
+	f.Func().Id("TestServeReturnsWhenCancelled").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(append(body,
 		jen.Id("cancel").Call(),
 		jen.Select().Block(
 			jen.Case(jen.Err().Op(":=").Op("<-").Id("done")).Block(
@@ -175,6 +222,6 @@ func emitServiceTest(o Options) *jen.File {
 				jen.Id("t").Dot("Fatal").Call(jen.Lit("Serve did not return within 10s of its context being cancelled")),
 			),
 		),
-	)
+	)...)
 	return f
 }

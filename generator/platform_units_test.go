@@ -251,13 +251,20 @@ func TestRCScript(t *testing.T) {
 			if got != want {
 				t.Errorf("the script, run with a stand-in rc.subr, said\n%s\nwant\n%s", got, want)
 			}
+			if !bytes.Contains(data, []byte("\nextra_commands=\"reload upgrade\"\n")) {
+				t.Error("the script's extra_commands are not reload and upgrade")
+			}
+			got = runRCScript(t, dir, data, "upgrade")
+			if want := "run upgrade --pidfile=" + pidfile + "\n"; !strings.HasSuffix(got, want) {
+				t.Errorf("the script's upgrade, run with a stand-in rc.subr, said\n%s\nwant it to end in\n%s", got, want)
+			}
 		})
 	}
 }
 
 // runRCScript runs the rc.d script data with arg and a stand-in for
-// rc.subr, which reports rc.subr's variables and runs the start command
-// with the binary replaced by a function that prints its arguments.
+// rc.subr, which reports rc.subr's variables and runs the command of arg
+// (start_cmd for start) with the binary replaced by a function that prints its arguments.
 func runRCScript(t *testing.T, dir string, data []byte, arg string) string {
 	t.Helper()
 	stub := filepath.Join(dir, "rc.subr")
@@ -266,7 +273,7 @@ run_rc_command() {
 	printf 'name=%s\nrcvar=%s\n' "$name" "$rcvar"
 	eval "printf 'enable=%s\n' \"\${$rcvar}\""
 	command=stand_in
-	eval "$start_cmd"
+	eval "eval \"\${${1}_cmd}\""
 }
 stand_in() { printf 'run %s %s\n' "$1" "$2"; }
 `), 0o644)

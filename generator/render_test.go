@@ -189,7 +189,8 @@ func TestManifestRoundTrip(t *testing.T) {
 // TestDefaultsAreLiterals checks that option values reach main.go's
 // daemon.Config as Go literals whose values are exactly the options, however
 // hostile the strings, that unset optional values are left out, and that
-// the umask is written in octal.
+// the umask is written in octal. FDStore, a bool, is set to true only with
+// fdstore.
 func TestDefaultsAreLiterals(t *testing.T) {
 	for _, opts := range []Options{NewOptions("myservice"), allOptions(), hostileOptions(), unitSettingsOptions()} {
 		src := renderedFile(t, opts, "main.go")
@@ -204,6 +205,10 @@ func TestDefaultsAreLiterals(t *testing.T) {
 				return true
 			}
 			if id, ok := kv.Value.(*ast.Ident); ok && kv.Key.(*ast.Ident).Name == "ServiceFiles" && id.Name == "serviceFiles" {
+				return false
+			}
+			if id, ok := kv.Value.(*ast.Ident); ok && id.Name == "true" {
+				got[kv.Key.(*ast.Ident).Name] = constant.MakeBool(true)
 				return false
 			}
 			lit, ok := kv.Value.(*ast.BasicLit)
@@ -224,6 +229,9 @@ func TestDefaultsAreLiterals(t *testing.T) {
 			if value != "" {
 				want[field] = constant.MakeString(value)
 			}
+		}
+		if opts.FDStore {
+			want["FDStore"] = constant.MakeBool(true)
 		}
 		if len(got) != len(want) {
 			t.Errorf("%s: main.go sets %d fields, want %d", opts.Name, len(got), len(want))

@@ -5,8 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"time"
+
+	"example.com/acme/webd/internal/daemon"
 )
 
 // service is the daemon's own code. main.go hands a new(service) to the
@@ -17,6 +23,10 @@ import (
 type service struct {
 	// configPath is set by --config, which start, restart and run accept.
 	configPath string
+	// addr is set by --addr: where Init listens when no socket is passed on.
+	addr string
+	// listeners are the sockets that Serve serves on, from Init.
+	listeners []net.Listener
 }
 
 // DefineFlags adds the daemon's own flags to start, restart and run. Values
@@ -28,6 +38,7 @@ func (s *service) DefineFlags(flags *flag.FlagSet) {
 		s.configPath, err = filepath.Abs(path)
 		return err
 	})
+	flags.StringVar(&s.addr, "addr", ":8080", "`address` (host:port) to listen on where systemd passes no socket")
 }
 
 // Init runs in the detached daemon before `webd start` returns. Open
@@ -39,17 +50,70 @@ func (s *service) Init(ctx context.Context) error {
 			return fmt.Errorf("reading the configuration: %w", err)
 		}
 	}
-	slog.Info("starting", "config", s.configPath)
+	// The sockets to serve on, named "webd". Under systemd, webd.socket
+	// passes one for each address of listen in gendaemon.yaml. Elsewhere
+	// daemon.Listen returns the one that the daemon being replaced by
+	// `webd upgrade` hands over, or else opens one on --addr (a single
+	// address: by default listen's first TCP one). The daemon keeps these
+	// files and hands them on at its next upgrade, so that no connection
+	// is refused: do not close them.
+	files := daemon.Activation(ctx).Named("webd")
+	if len(files) == 0 {
+		f, err := daemon.Listen(ctx, "webd", func() (net.Listener, error) {
+			return net.Listen("tcp", s.addr)
+		})
+		if err != nil {
+			return err
+		}
+		files = append(files, f)
+	}
+	for _, f := range files {
+		l, err := net.FileListener(f)
+		if err != nil {
+			return err
+		}
+		s.listeners = append(s.listeners, l)
+	}
+	slog.Info("starting", "config", s.configPath, "addr", s.listeners[0].Addr().String())
 	return nil
 }
 
-// Serve is the daemon's work. It runs until ctx is cancelled, on SIGTERM or
-// SIGINT (`webd stop`), and should then return promptly.
+// Serve is the daemon's work: it answers HTTP requests on the sockets from
+// Init until ctx is cancelled, on SIGTERM or SIGINT (`webd stop`), or once
+// `webd upgrade` (or SIGUSR2) has a new binary ready, serving on the same
+// sockets. Either way, cancellation means "drain": stop accepting, let the
+// requests under way finish, for at most half the time that `webd stop`
+// waits before it sends SIGKILL, and return.
 func (s *service) Serve(ctx context.Context) error {
+	srv := &http.Server{
+		Handler:           http.HandlerFunc(s.hello),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	failed := make(chan error, len(s.listeners))
+	for _, l := range s.listeners {
+		go func() { failed <- srv.Serve(l) }()
+	}
 	slog.Info("serving")
-	<-ctx.Done()
-	slog.Info("stopping")
-	return nil
+	select {
+	case err := <-failed:
+		srv.Close()
+		return err
+	case <-ctx.Done():
+	}
+	slog.Info("draining")
+	drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), daemon.DefaultStopTimeout/2)
+	defer cancel()
+	return srv.Shutdown(drain)
+}
+
+// hello answers every request with the daemon's name, version and pid,
+// which tell the binary that answered: after an upgrade, the new one.
+func (s *service) hello(w http.ResponseWriter, r *http.Request) {
+	version := "(unknown)"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		version = info.Main.Version
+	}
+	fmt.Fprintf(w, "webd %s, pid %d\n", version, os.Getpid())
 }
 
 // Reload runs on SIGHUP (`webd reload`): re-read the configuration, reopen

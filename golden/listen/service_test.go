@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -18,17 +19,27 @@ var (
 	_ daemon.FlagDefiner = (*service)(nil)
 )
 
-// TestServeReturnsWhenCancelled checks what `webd stop` relies on: Serve
-// returns, without error, once its context is cancelled.
+// TestServeReturnsWhenCancelled checks what `webd stop` and `webd upgrade`
+// rely on: Serve answers on the socket that Init opened, and returns,
+// without error, once its context is cancelled.
 func TestServeReturnsWhenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s := new(service)
+	s := &service{addr: "127.0.0.1:0"}
 	if err := s.Init(ctx); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx) }()
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get("http://" + s.listeners[0].Addr().String() + "/")
+	if err != nil {
+		t.Fatalf("GET: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET: %s, want 200 OK", resp.Status)
+	}
 	cancel()
 	select {
 	case err := <-done:
