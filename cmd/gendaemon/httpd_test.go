@@ -33,13 +33,14 @@ const (
 	exitTimeout    = 10 * time.Second // a process's exit, after it was told to
 )
 
-// httpdName is the generated daemon's name.
+// httpdName is the name of the generated daemon with the HTTP service.
 const httpdName = "upgd"
 
 // An httpd is a generated HTTP daemon, its builds and where it is
 // installed.
 type httpd struct {
 	t       *testing.T
+	name    string
 	dir     string // the test's directory
 	project string // the generated project
 	bin     string // the installed binary, which upgrades replace
@@ -53,27 +54,36 @@ type httpd struct {
 // service in it.
 func newHTTPD(t *testing.T) *httpd {
 	t.Helper()
-	dir := t.TempDir()
-	h := &httpd{
-		t: t, dir: dir, project: filepath.Join(dir, httpdName),
-		bin: filepath.Join(dir, "bin", httpdName), pidFile: filepath.Join(dir, httpdName+".pid"),
-		logFile: filepath.Join(dir, httpdName+".log"), addrFile: filepath.Join(dir, "addr"),
-	}
-	var out strings.Builder
-	if code := run([]string{"gendaemon", "new", httpdName, "--dir", h.project, "--pidfile", h.pidFile, "--log-file", h.logFile}, &out, &out); code != 0 {
-		t.Fatalf("gendaemon new: exit %d\n%s", code, out.String())
-	}
+	h := generate(t, httpdName)
 	service, err := os.ReadFile(filepath.Join("testdata", "httpd", "service.go.in"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	service = []byte(strings.ReplaceAll(string(service), `"MODULE/`, `"`+httpdName+`/`))
+	service = []byte(strings.ReplaceAll(string(service), `"MODULE/`, `"`+h.name+`/`))
 	if err := os.WriteFile(filepath.Join(h.project, "service.go"), service, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// The scaffolded test is of the scaffolded service.
 	if err := os.Remove(filepath.Join(h.project, "service_test.go")); err != nil {
 		t.Fatal(err)
+	}
+	return h
+}
+
+// generate generates the project called name with `gendaemon new`, with a
+// pidfile and a log file in the test's directory and the extra flags.
+func generate(t *testing.T, name string, flags ...string) *httpd {
+	t.Helper()
+	dir := t.TempDir()
+	h := &httpd{
+		t: t, name: name, dir: dir, project: filepath.Join(dir, name),
+		bin: filepath.Join(dir, "bin", name), pidFile: filepath.Join(dir, name+".pid"),
+		logFile: filepath.Join(dir, name+".log"), addrFile: filepath.Join(dir, "addr"),
+	}
+	var out strings.Builder
+	args := append([]string{"gendaemon", "new", name, "--dir", h.project, "--pidfile", h.pidFile, "--log-file", h.logFile}, flags...)
+	if code := run(args, &out, &out); code != 0 {
+		t.Fatalf("gendaemon new: exit %d\n%s", code, out.String())
 	}
 	if err := os.Mkdir(filepath.Dir(h.bin), 0o755); err != nil {
 		t.Fatal(err)
@@ -153,28 +163,36 @@ func (h *httpd) run(args ...string) commandResult {
 		err = nil
 	}
 	if ctx.Err() != nil {
-		err = fmt.Errorf("%s %s: still running after %v", httpdName, strings.Join(args, " "), commandTimeout)
+		err = fmt.Errorf("%s %s: still running after %v", h.name, strings.Join(args, " "), commandTimeout)
 	}
 	r.err = err
 	return r
 }
 
-// start starts the daemon with the extra flags, and returns its pid and
-// address; the daemon is ended when the test ends.
+// start starts the daemon with --addr-file and the extra flags, and returns
+// its pid and address; the daemon is ended when the test ends.
 func (h *httpd) start(flags ...string) (pid int, addr string) {
 	h.t.Helper()
-	out, errOut, code := h.command(append([]string{"start", "--addr-file", h.addrFile}, flags...)...)
-	m := regexp.MustCompile(`^` + httpdName + ` started \(pid (\d+)\)\n$`).FindStringSubmatch(out)
-	if code != 0 || m == nil {
-		h.t.Fatalf("start: exit %d, stdout %q, stderr %q", code, out, errOut)
-	}
-	pid, _ = strconv.Atoi(m[1])
-	endAtCleanup(h.t, pid)
+	pid = h.startDaemon(append([]string{"--addr-file", h.addrFile}, flags...)...)
 	data, err := os.ReadFile(h.addrFile) // written by Init, before start returned
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	return pid, strings.TrimSpace(string(data))
+}
+
+// startDaemon starts the daemon with flags and returns its pid; the daemon
+// is ended when the test ends.
+func (h *httpd) startDaemon(flags ...string) int {
+	h.t.Helper()
+	out, errOut, code := h.command(append([]string{"start"}, flags...)...)
+	m := regexp.MustCompile(`^` + h.name + ` started \(pid (\d+)\)\n$`).FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		h.t.Fatalf("start: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	pid, _ := strconv.Atoi(m[1])
+	endAtCleanup(h.t, pid)
+	return pid
 }
 
 // upgrade runs `upgrade` and returns the new daemon's pid, which is ended
@@ -183,7 +201,7 @@ func (h *httpd) start(flags ...string) (pid int, addr string) {
 func (h *httpd) upgrade(old int) int {
 	h.t.Helper()
 	out, errOut, code := h.command("upgrade")
-	m := regexp.MustCompile(`^` + httpdName + ` upgraded \(pid (\d+), replacing pid (\d+)\)\n$`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`^` + h.name + ` upgraded \(pid (\d+), replacing pid (\d+)\)\n$`).FindStringSubmatch(out)
 	if code != 0 || m == nil || m[2] != strconv.Itoa(old) {
 		h.t.Fatalf("upgrade of pid %d: exit %d, stdout %q, stderr %q", old, code, out, errOut)
 	}
@@ -196,7 +214,7 @@ func (h *httpd) upgrade(old int) int {
 func (h *httpd) wantStatus(pid int) {
 	h.t.Helper()
 	out, errOut, code := h.command("status")
-	if want := fmt.Sprintf("%s is running (pid %d)\n", httpdName, pid); code != 0 || out != want {
+	if want := fmt.Sprintf("%s is running (pid %d)\n", h.name, pid); code != 0 || out != want {
 		h.t.Errorf("status: exit %d, %q %q; want 0, %q", code, out, errOut, want)
 	}
 }
