@@ -1,10 +1,13 @@
 package generator
 
 import (
+	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -27,12 +30,7 @@ func TestListenScaffoldUpgrades(t *testing.T) {
 	}
 	opts := listenOptions()
 	opts.LogFile = filepath.Join(t.TempDir(), opts.Name+".log")
-	dir := writeProject(t, opts)
-	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
-	bin := filepath.Join(dir, opts.Name)
-	if out, code := runIn(t, dir, env, "go", "build", "-o", bin, "."); code != 0 {
-		t.Fatalf("go build: exit %d\n%s", code, out)
-	}
+	dir, bin, env := buildScaffold(t, opts)
 	good, err := os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +46,7 @@ func TestListenScaffoldUpgrades(t *testing.T) {
 	endProcess(t, old)
 	oldExit := pidfd(t, old)
 	addr := startedAddr(t, opts.LogFile)
-	if got := answeringPID(t, addr); got != old {
+	if got := answeringPID(t, "tcp", addr); got != old {
 		t.Fatalf("GET %s answered by pid %d, want the daemon, pid %d", addr, got, old)
 	}
 
@@ -58,7 +56,7 @@ func TestListenScaffoldUpgrades(t *testing.T) {
 	if code != 1 {
 		t.Errorf("upgrade to a binary that exits: exit %d, output %q; want 1", code, out)
 	}
-	if got := answeringPID(t, addr); got != old {
+	if got := answeringPID(t, "tcp", addr); got != old {
 		t.Fatalf("after a failed upgrade, GET %s answered by pid %d, want the old daemon, pid %d", addr, got, old)
 	}
 
@@ -71,7 +69,7 @@ func TestListenScaffoldUpgrades(t *testing.T) {
 	}
 	replacement, _ := strconv.Atoi(m[1])
 	endProcess(t, replacement)
-	if got := answeringPID(t, addr); got != replacement {
+	if got := answeringPID(t, "tcp", addr); got != replacement {
 		t.Errorf("after the upgrade, GET %s answered by pid %d, want the new daemon, pid %d", addr, got, replacement)
 	}
 	if !exitsWithin(t, oldExit, 10*time.Second) {
@@ -85,6 +83,107 @@ func TestListenScaffoldUpgrades(t *testing.T) {
 	if want := "webd stopped (pid " + strconv.Itoa(replacement) + ")\n"; code != 0 || out != want {
 		t.Errorf("stop: exit %d, output %q; want 0, %q", code, out, want)
 	}
+}
+
+// TestListenScaffoldUpgradesActivated runs the scaffold of a daemon with
+// two listen addresses as systemd would: socket-activated (LISTEN_FDS) with
+// two sockets of the same name, as FileDescriptorName= of NAME.socket names
+// them, and upgrades it: the daemon answers on both sockets, and after
+// `upgrade --pid` so does the new process, on the sockets handed over,
+// while the old one drains and exits with status 0.
+func TestListenScaffoldUpgradesActivated(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a whole project; skipped with -short")
+	}
+	opts := listenOptions()
+	dir, bin, env := buildScaffold(t, opts)
+	sockets := []string{filepath.Join(t.TempDir(), "a.sock"), filepath.Join(t.TempDir(), "b.sock")}
+	// The shell sets LISTEN_PID to its own pid, which exec keeps.
+	cmd := exec.Command("sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=2 LISTEN_FDNAMES=webd:webd exec "$0" run --pidfile=`, bin)
+	cmd.Dir, cmd.Env = dir, env
+	for _, path := range sockets {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, listeningSocket(t, path))
+	}
+	// A file, not a pipe: the new daemon inherits the old one's standard
+	// error, and Wait would wait for the pipe to close.
+	log, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var waitErr error
+	exited := make(chan struct{})
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			t.Errorf("pid %d still running 10s after SIGKILL", cmd.Process.Pid)
+		}
+	})
+	old := cmd.Process.Pid
+	for _, path := range sockets {
+		if got := answeringPID(t, "unix", path); got != old {
+			t.Fatalf("GET on %s answered by pid %d, want the activated daemon, pid %d", path, got, old)
+		}
+	}
+
+	out, code := runIn(t, dir, env, bin, "upgrade", "--pid", strconv.Itoa(old))
+	m := regexp.MustCompile(`^webd upgraded \(pid (\d+), replacing pid ` + strconv.Itoa(old) + `\)\n$`).FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("upgrade --pid %d: exit %d, output %q; want 0, %q", old, code, out, "webd upgraded (pid N, replacing pid OLD)")
+	}
+	replacement, _ := strconv.Atoi(m[1])
+	endProcess(t, replacement)
+	for _, path := range sockets {
+		if got := answeringPID(t, "unix", path); got != replacement {
+			t.Errorf("after the upgrade, GET on %s answered by pid %d, want the new daemon, pid %d", path, got, replacement)
+		}
+	}
+	select {
+	case <-exited:
+		if waitErr != nil {
+			t.Errorf("the old daemon, pid %d, exited with %v after the upgrade, want status 0", old, waitErr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("the old daemon, pid %d, still runs 10s after the upgrade", old)
+	}
+}
+
+// listeningSocket returns a Unix socket listening at path, as a file to
+// pass on; the socket file stays until the test's directory is removed.
+func listeningSocket(t *testing.T, path string) *os.File {
+	t.Helper()
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.SetUnlinkOnClose(false)
+	f, err := l.File()
+	l.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// buildScaffold writes the project of opts and builds it; it returns the
+// project's directory, the binary and the environment to run go in.
+func buildScaffold(t *testing.T, opts Options) (dir, bin string, env []string) {
+	t.Helper()
+	dir = writeProject(t, opts)
+	env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+	bin = filepath.Join(dir, opts.Name)
+	if out, code := runIn(t, dir, env, "go", "build", "-o", bin, "."); code != 0 {
+		t.Fatalf("go build: exit %d\n%s", code, out)
+	}
+	return dir, bin, env
 }
 
 // replaceFile replaces the executable at path with one holding data, by
@@ -120,12 +219,16 @@ func startedAddr(t *testing.T, path string) string {
 	return string(m[1])
 }
 
-// answeringPID sends a request to the scaffold's server at addr and
-// returns the pid that its answer names.
-func answeringPID(t *testing.T, addr string) int {
+// answeringPID sends a request to the scaffold's server at addr, on
+// network "tcp" or "unix", and returns the pid that its answer names.
+func answeringPID(t *testing.T, network, addr string) int {
 	t.Helper()
-	client := &http.Client{Timeout: 10 * time.Second}
-	resp, err := client.Get("http://" + addr + "/")
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return new(net.Dialer).DialContext(ctx, network, addr)
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: dial}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Get("http://webd/")
 	if err != nil {
 		t.Fatalf("GET %s: %v", addr, err)
 	}
