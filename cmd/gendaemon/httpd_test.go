@@ -33,13 +33,14 @@ const (
 	exitTimeout    = 10 * time.Second // a process's exit, after it was told to
 )
 
-// httpdName is the generated daemon's name.
+// httpdName is the name of the generated daemon with the HTTP service.
 const httpdName = "upgd"
 
 // An httpd is a generated HTTP daemon, its builds and where it is
 // installed.
 type httpd struct {
 	t       *testing.T
+	name    string
 	dir     string // the test's directory
 	project string // the generated project
 	bin     string // the installed binary, which upgrades replace
@@ -53,27 +54,36 @@ type httpd struct {
 // service in it.
 func newHTTPD(t *testing.T) *httpd {
 	t.Helper()
-	dir := t.TempDir()
-	h := &httpd{
-		t: t, dir: dir, project: filepath.Join(dir, httpdName),
-		bin: filepath.Join(dir, "bin", httpdName), pidFile: filepath.Join(dir, httpdName+".pid"),
-		logFile: filepath.Join(dir, httpdName+".log"), addrFile: filepath.Join(dir, "addr"),
-	}
-	var out strings.Builder
-	if code := run([]string{"gendaemon", "new", httpdName, "--dir", h.project, "--pidfile", h.pidFile, "--log-file", h.logFile}, &out, &out); code != 0 {
-		t.Fatalf("gendaemon new: exit %d\n%s", code, out.String())
-	}
+	h := generate(t, httpdName)
 	service, err := os.ReadFile(filepath.Join("testdata", "httpd", "service.go.in"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	service = []byte(strings.ReplaceAll(string(service), `"MODULE/`, `"`+httpdName+`/`))
+	service = []byte(strings.ReplaceAll(string(service), `"MODULE/`, `"`+h.name+`/`))
 	if err := os.WriteFile(filepath.Join(h.project, "service.go"), service, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// The scaffolded test is of the scaffolded service.
 	if err := os.Remove(filepath.Join(h.project, "service_test.go")); err != nil {
 		t.Fatal(err)
+	}
+	return h
+}
+
+// generate generates the project called name with `gendaemon new`, with a
+// pidfile and a log file in the test's directory and the extra flags.
+func generate(t *testing.T, name string, flags ...string) *httpd {
+	t.Helper()
+	dir := t.TempDir()
+	h := &httpd{
+		t: t, name: name, dir: dir, project: filepath.Join(dir, name),
+		bin: filepath.Join(dir, "bin", name), pidFile: filepath.Join(dir, name+".pid"),
+		logFile: filepath.Join(dir, name+".log"), addrFile: filepath.Join(dir, "addr"),
+	}
+	var out strings.Builder
+	args := append([]string{"gendaemon", "new", name, "--dir", h.project, "--pidfile", h.pidFile, "--log-file", h.logFile}, flags...)
+	if code := run(args, &out, &out); code != 0 {
+		t.Fatalf("gendaemon new: exit %d\n%s", code, out.String())
 	}
 	if err := os.Mkdir(filepath.Dir(h.bin), 0o755); err != nil {
 		t.Fatal(err)
@@ -123,6 +133,23 @@ func (h *httpd) install(build string) {
 // exit status.
 func (h *httpd) command(args ...string) (stdout, stderr string, code int) {
 	h.t.Helper()
+	r := h.run(args...)
+	if r.err != nil {
+		h.t.Fatal(r.err)
+	}
+	return r.stdout, r.stderr, r.code
+}
+
+// commandResult is how a command of the daemon's binary went.
+type commandResult struct {
+	stdout, stderr string
+	code           int
+	err            error // it could not be run, or ran past commandTimeout
+}
+
+// run runs the installed binary with args, killing it after commandTimeout;
+// unlike command, it may be called from any goroutine.
+func (h *httpd) run(args ...string) commandResult {
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, h.bin, args...)
@@ -130,33 +157,42 @@ func (h *httpd) command(args ...string) (stdout, stderr string, code int) {
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	cmd.WaitDelay = exitTimeout
 	err := cmd.Run()
-	if ctx.Err() != nil {
-		h.t.Fatalf("%s %s: still running after %v", httpdName, strings.Join(args, " "), commandTimeout)
-	}
+	r := commandResult{stdout: out.String(), stderr: errOut.String()}
 	if exit, ok := errors.AsType[*exec.ExitError](err); ok {
-		code = exit.ExitCode()
-	} else if err != nil {
-		h.t.Fatal(err)
+		r.code = exit.ExitCode()
+		err = nil
 	}
-	return out.String(), errOut.String(), code
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%s %s: still running after %v", h.name, strings.Join(args, " "), commandTimeout)
+	}
+	r.err = err
+	return r
 }
 
-// start starts the daemon with the extra flags, and returns its pid and
-// address; the daemon is ended when the test ends.
+// start starts the daemon with --addr-file and the extra flags, and returns
+// its pid and address; the daemon is ended when the test ends.
 func (h *httpd) start(flags ...string) (pid int, addr string) {
 	h.t.Helper()
-	out, errOut, code := h.command(append([]string{"start", "--addr-file", h.addrFile}, flags...)...)
-	m := regexp.MustCompile(`^` + httpdName + ` started \(pid (\d+)\)\n$`).FindStringSubmatch(out)
-	if code != 0 || m == nil {
-		h.t.Fatalf("start: exit %d, stdout %q, stderr %q", code, out, errOut)
-	}
-	pid, _ = strconv.Atoi(m[1])
-	endAtCleanup(h.t, pid)
+	pid = h.startDaemon(append([]string{"--addr-file", h.addrFile}, flags...)...)
 	data, err := os.ReadFile(h.addrFile) // written by Init, before start returned
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	return pid, strings.TrimSpace(string(data))
+}
+
+// startDaemon starts the daemon with flags and returns its pid; the daemon
+// is ended when the test ends.
+func (h *httpd) startDaemon(flags ...string) int {
+	h.t.Helper()
+	out, errOut, code := h.command(append([]string{"start"}, flags...)...)
+	m := regexp.MustCompile(`^` + h.name + ` started \(pid (\d+)\)\n$`).FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		h.t.Fatalf("start: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	pid, _ := strconv.Atoi(m[1])
+	endAtCleanup(h.t, pid)
+	return pid
 }
 
 // upgrade runs `upgrade` and returns the new daemon's pid, which is ended
@@ -165,7 +201,7 @@ func (h *httpd) start(flags ...string) (pid int, addr string) {
 func (h *httpd) upgrade(old int) int {
 	h.t.Helper()
 	out, errOut, code := h.command("upgrade")
-	m := regexp.MustCompile(`^` + httpdName + ` upgraded \(pid (\d+), replacing pid (\d+)\)\n$`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`^` + h.name + ` upgraded \(pid (\d+), replacing pid (\d+)\)\n$`).FindStringSubmatch(out)
 	if code != 0 || m == nil || m[2] != strconv.Itoa(old) {
 		h.t.Fatalf("upgrade of pid %d: exit %d, stdout %q, stderr %q", old, code, out, errOut)
 	}
@@ -178,7 +214,7 @@ func (h *httpd) upgrade(old int) int {
 func (h *httpd) wantStatus(pid int) {
 	h.t.Helper()
 	out, errOut, code := h.command("status")
-	if want := fmt.Sprintf("%s is running (pid %d)\n", httpdName, pid); code != 0 || out != want {
+	if want := fmt.Sprintf("%s is running (pid %d)\n", h.name, pid); code != 0 || out != want {
 		h.t.Errorf("status: exit %d, %q %q; want 0, %q", code, out, errOut, want)
 	}
 }
@@ -197,6 +233,21 @@ func (h *httpd) initPIDs(version string) []int {
 		pids = append(pids, pid)
 	}
 	return pids
+}
+
+// waitInit waits until the log names n processes that ran Init as version,
+// polling it, for at most commandTimeout.
+func (h *httpd) waitInit(version string, n int) {
+	h.t.Helper()
+	deadline := time.Now().Add(commandTimeout)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for len(h.initPIDs(version)) < n {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("no Init of %s within %v", version, commandTimeout)
+		}
+		<-tick.C
+	}
 }
 
 // endAtCleanup ends the process pid when the test ends, if it still runs:

@@ -78,7 +78,8 @@ func TestUpgradeUnderLoad(t *testing.T) {
 // an error, by exiting, by panicking and by hanging past the start
 // timeout. Each upgrade exits 1 with the reason, the failed process is
 // gone, the old daemon serves on without a failed request and status
-// names it; a good build then upgrades it as usual.
+// names it, also while the hanging build runs, when a second upgrade is
+// refused; a good build then upgrades it as usual.
 func TestUpgradeToAFailingBinaryUnderLoad(t *testing.T) {
 	h := newHTTPD(t)
 	const startTimeout = "2s"
@@ -101,9 +102,21 @@ func TestUpgradeToAFailingBinaryUnderLoad(t *testing.T) {
 		"-fresh", fmt.Sprint(loadFreshClients), "-duration", "1m")
 	for _, f := range failing {
 		h.install(builds[f.mode])
-		out, errOut, code := h.command("upgrade")
-		if code != 1 || !strings.Contains(errOut, f.want) {
-			t.Errorf("upgrade to a build that does %q in Init: exit %d, stdout %q, stderr %q; want 1 and %q", f.mode, code, out, errOut, f.want)
+		inits := len(h.initPIDs("v9"))
+		upgraded := make(chan commandResult, 1)
+		go func() { upgraded <- h.run("upgrade") }()
+		if f.mode == "hang" {
+			// While the new binary hangs: two processes run, status
+			// names the old one, and a second upgrade is refused.
+			h.waitInit("v9", inits+1)
+			h.wantStatus(pid)
+			if out, errOut, code := h.command("upgrade"); code != 1 || !strings.Contains(errOut, "an upgrade is under way already") {
+				t.Errorf("a second upgrade during one: exit %d, %q %q; want 1, refused", code, out, errOut)
+			}
+		}
+		r := <-upgraded
+		if r.err != nil || r.code != 1 || !strings.Contains(r.stderr, f.want) {
+			t.Errorf("upgrade to a build that does %q in Init: exit %d, stdout %q, stderr %q, %v; want 1 and %q", f.mode, r.code, r.stdout, r.stderr, r.err, f.want)
 		}
 		h.wantStatus(pid)
 		failed := h.initPIDs("v9")

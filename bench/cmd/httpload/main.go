@@ -16,7 +16,7 @@
 // A line "stop" ends the run before -duration. At the end it prints the
 // result, as one line of JSON (Result).
 //
-// usage: httpload -url URL [-clients 20] [-fresh 0] [-duration 10s] [-timeout 5s]
+// usage: httpload -url URL [-clients 20] [-fresh 0] [-duration 10s] [-timeout 5s] [-any]
 package main
 
 import (
@@ -72,6 +72,7 @@ type options struct {
 	url               string
 	clients, fresh    int
 	duration, timeout time.Duration
+	any               bool
 }
 
 func run(args []string, stdin io.Reader, stdout io.Writer) error {
@@ -82,6 +83,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs.IntVar(&o.fresh, "fresh", 0, "concurrent clients that open a connection per request")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to load")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "the deadline of each request")
+	fs.BoolVar(&o.any, "any", false, "take any answer with status 200, not only \"VERSION PID\"")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -191,9 +193,8 @@ func (l *load) request(ctx context.Context, client *http.Client) {
 	if ctx.Err() != nil && err != nil {
 		return
 	}
-	var version string
-	var pid int
-	if err == nil {
+	version, pid := "any", 0
+	if err == nil && !l.o.any {
 		version, pid, err = parseAnswer(body)
 	}
 	if err != nil {
@@ -235,7 +236,10 @@ func parseAnswer(body []byte) (version string, pid int, err error) {
 // answer records an answer from version, process pid, to a request sent
 // when version expected was the oldest allowed.
 func (l *load) answer(version string, pid int, expected int64, took time.Duration) {
-	n, _ := versionNumber(version)
+	n, err := versionNumber(version)
+	if err != nil { // -any
+		n = int(expected)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.res.Requests++

@@ -92,3 +92,16 @@ func TestStopsOnCommand(t *testing.T) {
 		t.Errorf("output %q; want running, then a result without failures", out.String())
 	}
 }
+
+func TestTakesAnyAnswerWithAny(t *testing.T) {
+	srv := answering("hello\n")
+	defer srv.Close()
+	l := newLoad(options{url: srv.URL, clients: 1, timeout: 5 * time.Second, any: true})
+	l.expected.Store(2)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	r := l.run(ctx, func() {})
+	if r.Requests == 0 || r.Failures != 0 || r.Stale != 0 || r.Versions["any"] != r.Requests {
+		t.Errorf("-any against a server answering hello: %+v; want every answer counted, none stale", r)
+	}
+}
