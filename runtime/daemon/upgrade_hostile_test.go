@@ -1,0 +1,293 @@
+//go:build linux
+
+package daemon_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gendaemon/gendaemon/runtime/daemon"
+)
+
+// The hostile upgrade tests drive the upgrade into the races and corners
+// an operator or a local attacker reaches: a signal during start-up, a
+// caller that gives up, a stop while an old daemon drains, a failed
+// replacement's leftovers.
+
+// hostileEnv names a file that says how the next Init of the hostile
+// upgrade service behaves: "gate" (wait until the test releases it),
+// "hang" (until cancelled), "crash", "stubborn" (succeed, but never
+// return from Serve once cancelled), or anything else to succeed.
+const hostileEnv = "DAEMONTEST_HOSTILE"
+
+// hostileService is upgradeService with behaviours that the hostile
+// tests need: it listens on a loopback port kept with daemon.Listen and
+// answers each connection with its pid.
+type hostileService struct {
+	l         net.Listener
+	behaviour string
+}
+
+func (s *hostileService) Init(ctx context.Context) error {
+	pid := os.Getpid()
+	data, _ := os.ReadFile(os.Getenv(hostileEnv))
+	s.behaviour = strings.TrimSpace(string(data))
+	switch s.behaviour {
+	case "gate":
+		if err := waitAtGate(pid); err != nil {
+			return err
+		}
+	case "hang":
+		report(fmt.Sprintf("hanging %d", pid))
+		<-ctx.Done()
+		return ctx.Err()
+	case "crash":
+		report(fmt.Sprintf("crashing %d", pid))
+		os.Exit(3)
+	}
+	f, err := daemon.Listen(ctx, "test", func() (net.Listener, error) {
+		return net.Listen("tcp", "127.0.0.1:0")
+	})
+	if err != nil {
+		return err
+	}
+	if s.l, err = net.FileListener(f); err != nil {
+		return err
+	}
+	report(fmt.Sprintf("listening %s %d", s.l.Addr(), pid))
+	return nil
+}
+
+func (s *hostileService) Serve(ctx context.Context) error {
+	go func() {
+		<-ctx.Done()
+		s.l.Close()
+	}()
+	for {
+		conn, err := s.l.Accept()
+		if err != nil {
+			break
+		}
+		fmt.Fprintf(conn, "%d\n", os.Getpid())
+		conn.Close()
+	}
+	report(fmt.Sprintf("draining %d", os.Getpid()))
+	if s.behaviour == "stubborn" {
+		select {} // a drain that never ends: long requests, a stuck client
+	}
+	return nil
+}
+
+// gatePath is the FIFO at which the daemon with pid waits in Init.
+func gatePath(pid int) string {
+	return filepath.Join(filepath.Dir(os.Getenv(eventsEnv)), "gate."+strconv.Itoa(pid))
+}
+
+// waitAtGate reports "gated PID" and waits for a byte on its own FIFO,
+// opened read-write first, so that a byte the test writes is never lost.
+func waitAtGate(pid int) error {
+	path := gatePath(pid)
+	if err := unix.Mkfifo(path, 0o666); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	report(fmt.Sprintf("gated %d", pid))
+	var b [1]byte
+	_, err = f.Read(b[:])
+	return err
+}
+
+// hostileHarness runs the hostile upgrade service through Main.
+type hostileHarness struct {
+	*upgradeHarness
+}
+
+func newHostileHarness(t *testing.T) *hostileHarness {
+	h := &hostileHarness{newUpgradeHarness(t)}
+	h.env = append(h.env, hostileEnv+"="+h.behaviour)
+	return h
+}
+
+// cmd returns the hostile service's main with args, unstarted.
+func (h *hostileHarness) cmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = h.command("upgrade-hostile").Env
+	return cmd
+}
+
+// main runs the hostile service's main with args to completion, for at
+// most a minute, and returns its output and exit status.
+func (h *hostileHarness) main(args ...string) (stdout, stderr string, code int) {
+	h.t.Helper()
+	cmd := h.cmd(args...)
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	timer := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	err := cmd.Wait()
+	if exit, ok := errors.AsType[*exec.ExitError](err); ok {
+		code = exit.ExitCode()
+	} else if err != nil {
+		h.t.Fatal(err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+// behave sets how the next Init behaves.
+func (h *hostileHarness) behave(behaviour string) {
+	h.t.Helper()
+	if err := os.WriteFile(h.behaviour, []byte(behaviour), 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// event waits for the next event that begins with word and a space, and
+// returns what follows; earlier events are skipped. Daemons that an event
+// names are ended when the test ends.
+func (h *hostileHarness) event(word string) string {
+	h.t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case e := <-h.events:
+			if rest, ok := strings.CutPrefix(e, word+" "); ok {
+				return rest
+			}
+		case <-timeout:
+			h.t.Fatalf("no %q event within 20s", word)
+		}
+	}
+}
+
+// gated waits until a daemon waits at its gate in Init and returns its pid.
+func (h *hostileHarness) gated() int {
+	h.t.Helper()
+	pid, err := strconv.Atoi(h.event("gated"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { endProcess(h.t, pid) })
+	return pid
+}
+
+// release lets the daemon with pid past its gate, if it still waits there.
+func (h *hostileHarness) release(pid int) {
+	h.t.Helper()
+	gate := filepath.Join(h.dir, "gate."+strconv.Itoa(pid)) // gatePath, in the daemon
+	f, err := os.OpenFile(gate, os.O_WRONLY|unix.O_NONBLOCK, 0)
+	if errors.Is(err, unix.ENXIO) {
+		return // no one waits there any more
+	}
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write([]byte{'\n'}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// alive reports whether pid still runs (a zombie does not).
+func alive(pid int) bool {
+	st, err := parseStat(pid)
+	return err == nil && st.state != "Z"
+}
+
+// eventually waits up to 20s for cond, checking it every 10ms, and fails
+// the test with what if it never holds.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 20s: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// pidFileText returns the pidfile's pid, or "" if there is none.
+func (h *hostileHarness) pidFileText() string {
+	data, _ := os.ReadFile(h.pidFile())
+	return strings.TrimSpace(string(data))
+}
+
+// TestUpgradeSignalDuringStartUp sends SIGUSR2 to a daemon whose Init is
+// still running, as a script that upgrades right after a start or restart
+// does. A daemon that has not started has nothing to hand over, and no
+// start record or pidfile an operator can trust yet: the upgrade must not
+// run then. Today dispatchSignals starts the upgrade at once; the new
+// binary becomes ready and takes the pidfile's name, the old daemon hands
+// over (cancelling its own context in the middle of Init), and when its
+// Init returns, the start fails with "asked to stop while Init ran" while
+// the replacement runs on: start reports failure and a daemon runs.
+func TestUpgradeSignalDuringStartUp(t *testing.T) {
+	h := newHostileHarness(t)
+	h.config["LogFile"] = filepath.Join(h.dir, "testd.log")
+	h.behave("gate")
+	launcher := h.cmd("start", "--start-timeout", "30s")
+	var out strings.Builder
+	launcher.Stdout, launcher.Stderr = &out, &out
+	if err := launcher.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { endProcess(t, launcher.Process.Pid) })
+	old := h.gated()
+	h.behave("ok")
+	if err := unix.Kill(old, unix.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	// An upgrade under way shows within a moment: the new binary's Init
+	// reports that it listens. A runtime that leaves SIGUSR2 alone during
+	// start-up shows nothing, and the test goes on after the wait.
+	select {
+	case e := <-h.events:
+		var addr string
+		var replacement int
+		if _, err := fmt.Sscanf(e, "listening %s %d", &addr, &replacement); err != nil {
+			t.Fatalf("event %q; want none, or a new binary that listens", e)
+		}
+		t.Cleanup(func() { endProcess(t, replacement) })
+		t.Errorf("SIGUSR2 during the start-up of pid %d started an upgrade: pid %d listens", old, replacement)
+		// The old daemon hands over before its own Init has returned.
+		eventually(t, "the old daemon hands over", func() bool {
+			log, _ := os.ReadFile(h.config["LogFile"])
+			return strings.Contains(string(log), "upgraded: the new daemon serves")
+		})
+	case <-time.After(3 * time.Second):
+	}
+	h.release(old)
+	err := launcher.Wait()
+	if err != nil || !strings.Contains(out.String(), fmt.Sprintf("testd started (pid %d)", old)) {
+		t.Errorf("start: %v, %q; want it to report pid %d started", err, out.String(), old)
+	}
+	pid := h.pidFileText()
+	if err != nil && pid != "" && alive(atoi(pid)) {
+		t.Errorf("start reported failure, yet pid %s runs and its pidfile names it", pid)
+	}
+}
+
+// atoi is strconv.Atoi without the error: 0 for what is not a number.
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
