@@ -291,3 +291,41 @@ func atoi(s string) int {
 	return n
 }
 
+// TestUpgradeStopEndsTheDrainingDaemon upgrades a daemon whose drain does
+// not end (a long request, a stuck client) and then stops the daemon. The
+// old daemon no longer has the pidfile, so stop signals only the new one,
+// and nothing ever bounds the old one's drain: stop reports the daemon
+// stopped while the old daemon runs on, for ever, still holding the
+// listening socket it handed over (the runtime keeps its descriptor), so
+// that a connection to the port is queued where nobody accepts it rather
+// than refused, and a start that binds the port fails with EADDRINUSE.
+func TestUpgradeStopEndsTheDrainingDaemon(t *testing.T) {
+	h := newHostileHarness(t)
+	h.behave("stubborn")
+	if _, errOut, code := h.main("start"); code != 0 {
+		t.Fatalf("start: exit %d, %q", code, errOut)
+	}
+	addr, old := h.listening()
+	h.behave("ok")
+	if err := unix.Kill(old, unix.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	_, replacement := h.listening()
+	if e := h.event("draining"); e != strconv.Itoa(old) {
+		t.Fatalf("pid %s drains; want the old daemon, %d", e, old)
+	}
+	out, errOut, code := h.main("stop", "--timeout", "2s")
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("stopped (pid %d)", replacement)) {
+		t.Fatalf("stop: exit %d, %q %q; want pid %d stopped", code, out, errOut, replacement)
+	}
+	waitExit(t, replacement, 10*time.Second)
+	if alive(old) {
+		t.Errorf("stop returned %q while pid %d, the daemon the upgrade replaced, still runs (draining for ever)", out, old)
+	}
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err == nil {
+		conn.Close()
+		t.Errorf("after stop, a connection to %s was accepted by the kernel: pid %d still holds the listening socket, and nobody will answer", addr, old)
+	}
+}
+
