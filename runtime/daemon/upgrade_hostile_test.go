@@ -329,3 +329,67 @@ func TestUpgradeStopEndsTheDrainingDaemon(t *testing.T) {
 	}
 }
 
+// TestUpgradeGivenUpByItsCaller asks for an upgrade with a --timeout
+// shorter than the new binary's start-up, as happens whenever the daemon's
+// start timeout (start --start-timeout, Config.StartTimeout) exceeds the
+// command's default of DefaultStartTimeout+1s. upgrade reports failure
+// (exit 1, "did not finish its upgrade"), and a deploy script rolls back;
+// but the daemon does not notice that its caller has gone, so the new
+// binary takes over later anyway, and the start record, which only the
+// command rewrites, still names the old daemon (restart then drops the
+// service's flags).
+func TestUpgradeGivenUpByItsCaller(t *testing.T) {
+	h := newHostileHarness(t)
+	if _, errOut, code := h.main("start", "--start-timeout", "30s"); code != 0 {
+		t.Fatalf("start: exit %d, %q", code, errOut)
+	}
+	addr, old := h.listening()
+	h.behave("gate")
+	out, errOut, code := h.main("upgrade", "--timeout", "1s")
+	if code == 0 || !strings.Contains(errOut, "did not finish its upgrade within 1s") {
+		t.Fatalf("upgrade --timeout 1s to a binary still in Init: exit %d, %q %q; want it to give up", code, out, errOut)
+	}
+	replacement := h.gated()
+	h.release(replacement)
+	// Either the old daemon gave the upgrade up with its caller, and the
+	// new binary was killed, or the new one took over and the old one
+	// drains and exits.
+	oldFD, err := unix.PidfdOpen(old, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(oldFD)
+	newFD, err := unix.PidfdOpen(replacement, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(newFD)
+	fds := []unix.PollFd{{Fd: int32(oldFD), Events: unix.POLLIN}, {Fd: int32(newFD), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, 20000)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if n == 0 || err != nil {
+			t.Fatalf("neither pid %d nor pid %d exited within 20s (%v)", old, replacement, err)
+		}
+		break
+	}
+	if fds[0].Revents != 0 {
+		t.Errorf("upgrade exited %d (%q), yet pid %d then took over and the old daemon, %d, exited; the pidfile names %s, the start record %q",
+			code, strings.TrimSpace(errOut), replacement, old, h.pidFileText(), firstRecordLine(h))
+	}
+	if fds[0].Revents == 0 {
+		if got := server(t, addr); got != old {
+			t.Errorf("pid %d answered; want the old daemon, %d, which the failed upgrade left serving", got, old)
+		}
+	}
+}
+
+// firstRecordLine is the pid line of the start record.
+func firstRecordLine(h *hostileHarness) string {
+	data, _ := os.ReadFile(h.pidFile() + ".args")
+	line, _, _ := strings.Cut(string(data), "\n")
+	return line
+}
+
