@@ -393,3 +393,26 @@ func firstRecordLine(h *hostileHarness) string {
 	return line
 }
 
+// TestUpgradeOnSignalKeepsTheStartRecord upgrades with SIGUSR2, the
+// issue's way for scripts, and checks what TestUpgradeHandsOverTheListener
+// checks for the upgrade command: the start record names the new daemon,
+// so that restart keeps the flags it was started with. Only the upgrade
+// command rewrites the record, so after SIGUSR2 it names a daemon that is
+// gone, and restart drops the service's flags ("records another daemon").
+func TestUpgradeOnSignalKeepsTheStartRecord(t *testing.T) {
+	h := newHostileHarness(t)
+	if _, errOut, code := h.main("start", "--start-timeout", "20s"); code != 0 {
+		t.Fatalf("start: exit %d, %q", code, errOut)
+	}
+	_, old := h.listening()
+	if err := unix.Kill(old, unix.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	_, replacement := h.listening()
+	waitExit(t, old, 10*time.Second)
+	h.pidFileNames(replacement)
+	if args := readFile(t, h.pidFile()+".args"); !strings.HasPrefix(args, strconv.Itoa(replacement)+"\n") {
+		t.Errorf("start record %q after an upgrade on SIGUSR2: want it to name the new daemon, pid %d", args, replacement)
+	}
+}
+
