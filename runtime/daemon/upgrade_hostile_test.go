@@ -416,3 +416,36 @@ func TestUpgradeOnSignalKeepsTheStartRecord(t *testing.T) {
 	}
 }
 
+// TestUpgradeFailureLeavesNoStagedPIDFile makes upgrades fail in the two
+// ways that end the new binary without its cleanup (killed at the start
+// timeout, and a crash) and checks that nothing is left in the pidfile's
+// directory but the pidfile and the start record. A replacement stages its
+// pidfile for the whole of its Init: where it has a name there (the
+// portable build, -tags gendaemon_portable, always; Linux without
+// O_TMPFILE), each such failure leaves a locked-by-nobody .PID.*.pid.tmp
+// behind for good.
+func TestUpgradeFailureLeavesNoStagedPIDFile(t *testing.T) {
+	h := newHostileHarness(t)
+	if _, errOut, code := h.main("start", "--start-timeout", "1s"); code != 0 {
+		t.Fatalf("start: exit %d, %q", code, errOut)
+	}
+	_, old := h.listening()
+	for _, behaviour := range []string{"hang", "crash"} {
+		h.behave(behaviour)
+		if _, errOut, code := h.main("upgrade"); code != 1 {
+			t.Fatalf("upgrade to a binary that does %q: exit %d, %q; want 1", behaviour, code, errOut)
+		}
+		waitExit(t, atoi(h.event(map[string]string{"hang": "hanging", "crash": "crashing"}[behaviour])), 10*time.Second)
+		reapOrphans()
+	}
+	h.pidFileNames(old)
+	entries, err := os.ReadDir(h.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".pid.tmp") {
+			t.Errorf("%s is left in the pidfile's directory after failed upgrades", e.Name())
+		}
+	}
+}
