@@ -1,0 +1,80 @@
+//go:build linux
+
+package daemon_test
+
+import (
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestControlSocketFullBacklogDecoy: the client of the control socket
+// (dialControl) tries each socket in the daemon's network namespace whose
+// name bears the daemon's prefix, @gendaemon/NAME/PID/, and keeps the one
+// whose peer is PID. Abstract names have no owner, so any local user can
+// add sockets with that prefix; one that listens with a backlog of 0 and
+// has one connection queued makes every later connect(2) to it block, and
+// connectControl connects with a blocking socket and no timeout: upgrade
+// (and reload) then hang for ever, whatever --timeout says, since the
+// timeout is set only on the connection once it is made. A decoy listed
+// after the daemon's socket is never tried, so the test lays many.
+func TestControlSocketFullBacklogDecoy(t *testing.T) {
+	h := newHostileHarness(t)
+	if _, errOut, code := h.main("start"); code != 0 {
+		t.Fatalf("start: exit %d, %q", code, errOut)
+	}
+	_, pid := h.listening()
+	for i := range 64 {
+		var random [8]byte
+		random[0] = byte(i)
+		name := fmt.Sprintf("@gendaemon/testd/%d/%s", pid, hex.EncodeToString(random[:]))
+		decoy, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Close(decoy) })
+		if err := unix.Bind(decoy, &unix.SockaddrUnix{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Listen(decoy, 0); err != nil {
+			t.Fatal(err)
+		}
+		filler, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Close(filler) })
+		if err := unix.Connect(filler, &unix.SockaddrUnix{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, command := range []string{"reload", "upgrade"} {
+		cmd := h.cmd(command, "--timeout", "5s")
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s with decoy sockets: %v, %q; want it done", command, err, out.String())
+			}
+			if command == "upgrade" {
+				h.listening()
+			}
+		case <-time.After(15 * time.Second):
+			syscall, _ := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", cmd.Process.Pid))
+			cmd.Process.Kill()
+			<-done
+			t.Errorf("%s --timeout 5s still blocked after 15s, behind a decoy socket with a full backlog that any local user can bind (in syscall %s)", command, strings.Fields(string(syscall) + " ?")[0])
+		}
+	}
+}
