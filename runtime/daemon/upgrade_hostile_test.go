@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -200,8 +201,8 @@ func (h *hostileHarness) release(pid int) {
 		h.t.Fatal(err)
 	}
 	defer f.Close()
-	if _, err := f.Write([]byte{'\n'}); err != nil {
-		h.t.Fatal(err)
+	if _, err := f.Write([]byte{'\n'}); err != nil && !errors.Is(err, unix.EPIPE) {
+		h.t.Fatal(err) // EPIPE: the daemon died as the byte was written
 	}
 }
 
@@ -446,6 +447,100 @@ func TestUpgradeFailureLeavesNoStagedPIDFile(t *testing.T) {
 	for _, e := range entries {
 		if strings.HasSuffix(e.Name(), ".pid.tmp") {
 			t.Errorf("%s is left in the pidfile's directory after failed upgrades", e.Name())
+		}
+	}
+}
+
+// TestUpgradeReplacementLostAfterPublishing: a new binary links its
+// pidfile over the name once Init has returned, and only then reports
+// READY. If it never reports - killed at the start timeout, crashed, or
+// stopped by the old daemon's stop - in that moment, the old daemon says
+// "upgrade failed; serving on", but the pidfile it serves on names the
+// dead replacement: status says the daemon is dead (exit 1), stop says it
+// is not running and removes the pidfile, and the old daemon runs on with
+// no pidfile at all, out of reach of every command. The test stops the new
+// binary (SIGSTOP) as soon as the pidfile's name changes, so that it
+// misses the start timeout after publishing; where it was too late (READY
+// was out already), it goes on from the new daemon and tries again.
+func TestUpgradeReplacementLostAfterPublishing(t *testing.T) {
+	h := newHostileHarness(t)
+	if _, errOut, code := h.main("start", "--start-timeout", "1s"); code != 0 {
+		t.Fatalf("start: exit %d, %q", code, errOut)
+	}
+	addr, old := h.listening()
+	watch, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(watch)
+	if _, err := unix.InotifyAddWatch(watch, h.dir, unix.IN_MOVED_TO); err != nil {
+		t.Fatal(err)
+	}
+	for try := 0; ; try++ {
+		if try == 50 {
+			t.Fatal("in 50 upgrades, the new binary could never be stopped between its pidfile and its READY")
+		}
+		h.behave("gate")
+		upgrade := h.cmd("upgrade")
+		var out strings.Builder
+		upgrade.Stdout, upgrade.Stderr = &out, &out
+		if err := upgrade.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { endProcess(t, upgrade.Process.Pid) })
+		replacement := h.gated()
+		h.release(replacement)
+		awaitRename(t, watch, filepath.Base(h.pidFile()))
+		unix.Kill(replacement, unix.SIGSTOP)
+		err := upgrade.Wait()
+		if err == nil {
+			// Too late: it was ready; it serves now.
+			unix.Kill(replacement, unix.SIGCONT)
+			if e := h.event("listening"); !strings.HasSuffix(e, " "+strconv.Itoa(replacement)) {
+				t.Fatalf("event %q; want pid %d listening", e, replacement)
+			}
+			waitExit(t, old, 10*time.Second)
+			old = replacement
+			continue
+		}
+		if !strings.Contains(out.String(), "was not ready within 1s") {
+			t.Fatalf("upgrade: %v, %q; want it to fail on the start timeout", err, out.String())
+		}
+		waitExit(t, replacement, 10*time.Second)
+		reapOrphans()
+		t.Logf("stopped the new binary between its pidfile and READY at try %d", try+1)
+		break
+	}
+	if got := server(t, addr); got != old {
+		t.Fatalf("pid %d answered; want the old daemon, %d, serving on", got, old)
+	}
+	out, _, code := h.main("status")
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("pid %d", old)) {
+		t.Errorf("status after a failed upgrade: exit %d, %q; want pid %d, which serves on, running (the pidfile names %s)", code, out, old, h.pidFileText())
+	}
+	out, _, code = h.main("stop")
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("stopped (pid %d)", old)) {
+		t.Errorf("stop after a failed upgrade: exit %d, %q; want pid %d stopped", code, out, old)
+	}
+}
+
+// awaitRename reads inotify events from watch until one says that a file
+// was renamed to name.
+func awaitRename(t *testing.T, watch int, name string) {
+	t.Helper()
+	buf := make([]byte, 4096)
+	for {
+		n, err := unix.Read(watch, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for off := 0; off+unix.SizeofInotifyEvent <= n; {
+			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+			raw := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(ev.Len)]
+			if strings.TrimRight(string(raw), "\x00") == name {
+				return
+			}
+			off += unix.SizeofInotifyEvent + int(ev.Len)
 		}
 	}
 }
