@@ -544,3 +544,24 @@ func awaitRename(t *testing.T, watch int, name string) {
 		}
 	}
 }
+
+// TestUpgradeByPID upgrades a daemon named by its pid, as a unit's
+// ExecReload= or a script without the pidfile does. On Linux the daemon
+// answers over its control socket in every build; with -tags
+// gendaemon_portable (which CI runs), upgradeDaemon then waits for the old
+// daemon with process_lockwait.go, which can only wait through a pidfile,
+// so upgrade --pid upgrades the daemon and then exits 1 with "waiting for
+// a process without a pidfile is not supported here".
+func TestUpgradeByPID(t *testing.T) {
+	h := newHostileHarness(t)
+	if _, errOut, code := h.main("start"); code != 0 {
+		t.Fatalf("start: exit %d, %q", code, errOut)
+	}
+	_, old := h.listening()
+	out, errOut, code := h.main("upgrade", "--pid", strconv.Itoa(old))
+	_, replacement := h.listening()
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("upgraded (pid %d, replacing pid %d)", replacement, old)) {
+		t.Errorf("upgrade --pid %d: exit %d, %q %q; want pid %d reported as upgraded to %d", old, code, out, errOut, old, replacement)
+	}
+	waitExit(t, old, 10*time.Second)
+}
