@@ -565,3 +565,52 @@ func TestUpgradeByPID(t *testing.T) {
 	}
 	waitExit(t, old, 10*time.Second)
 }
+
+// TestUpgradeFollowsTheSymlinkAtItsPath installs the daemon the way
+// versioned deployments and package managers do (Homebrew's Cellar,
+// alternatives, a "current" release symlink): the command is a symbolic
+// link to the version's binary, and an upgrade points the link at the new
+// version. The issue asks for "the binary now at its path"; the daemon
+// records os.Executable(), which Linux resolves through the link
+// (/proc/self/exe), so upgrade runs the old version's file again and
+// reports success.
+func TestUpgradeFollowsTheSymlinkAtItsPath(t *testing.T) {
+	h := newHostileHarness(t)
+	link := filepath.Join(h.dir, "testd")
+	for _, version := range []string{"v1", "v2"} {
+		if err := os.Mkdir(filepath.Join(h.dir, version), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := exec.Command("cp", os.Args[0], filepath.Join(h.dir, version, "testd")).Run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("v1/testd", link); err != nil {
+		t.Fatal(err)
+	}
+	start := exec.Command(link, "start")
+	start.Env = h.command("upgrade-hostile").Env
+	if out, err := start.CombinedOutput(); err != nil {
+		t.Fatalf("start: %v, %q", err, out)
+	}
+	_, old := h.listening()
+	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", old)); exe != filepath.Join(h.dir, "v1", "testd") {
+		t.Fatalf("the daemon runs %q; want v1", exe)
+	}
+	// The new version is installed, and the link points at it.
+	if err := os.Symlink("v2/testd", link+".new"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(link+".new", link); err != nil {
+		t.Fatal(err)
+	}
+	upgrade := exec.Command(link, "upgrade")
+	upgrade.Env = h.command("upgrade-hostile").Env
+	if out, err := upgrade.CombinedOutput(); err != nil {
+		t.Fatalf("upgrade: %v, %q", err, out)
+	}
+	_, replacement := h.listening()
+	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", replacement)); exe != filepath.Join(h.dir, "v2", "testd") {
+		t.Errorf("after the link at the daemon's path moved to v2, upgrade started %q", exe)
+	}
+}
