@@ -29,7 +29,8 @@ import (
 // hostileEnv names a file that says how the next Init of the hostile
 // upgrade service behaves: "gate" (wait until the test releases it),
 // "hang" (until cancelled), "crash", "stubborn" (succeed, but never
-// return from Serve once cancelled), or anything else to succeed.
+// return from Serve once cancelled), "two" (keep a second listener,
+// "extra"), or anything else to succeed.
 const hostileEnv = "DAEMONTEST_HOSTILE"
 
 // hostileService is upgradeService with behaviours that the hostile
@@ -65,6 +66,14 @@ func (s *hostileService) Init(ctx context.Context) error {
 	}
 	if s.l, err = net.FileListener(f); err != nil {
 		return err
+	}
+	if s.behaviour == "two" {
+		// A new version that serves one more listener.
+		if _, err := daemon.Listen(ctx, "extra", func() (net.Listener, error) {
+			return net.Listen("tcp", "127.0.0.1:0")
+		}); err != nil {
+			return err
+		}
 	}
 	report(fmt.Sprintf("listening %s %d", s.l.Addr(), pid))
 	return nil
@@ -612,5 +621,64 @@ func TestUpgradeFollowsTheSymlinkAtItsPath(t *testing.T) {
 	_, replacement := h.listening()
 	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", replacement)); exe != filepath.Join(h.dir, "v2", "testd") {
 		t.Errorf("after the link at the daemon's path moved to v2, upgrade started %q", exe)
+	}
+}
+
+// TestUpgradeStoresNewListenersFromTheMainPID upgrades a daemon under a
+// service manager with the file descriptor store (FDStore) to a version
+// that opens one more listener. Under NotifyAccess=main, which the README
+// says suffices, systemd takes a notification only from the unit's main
+// pid, and the new daemon is not main until the old one sends MAINPID=,
+// after the new one's Init: the FDSTORE=1 that Listen sends from the new
+// daemon's Init is dropped, and a later systemctl restart refuses
+// connections on the new listener. The fake manager here keeps systemd's
+// rule: each notification must come from the main pid of the moment.
+func TestUpgradeStoresNewListenersFromTheMainPID(t *testing.T) {
+	h := newHostileHarness(t)
+	h.config["FDStore"] = "true"
+	recv := notifyReceiver(t, filepath.Join(h.dir, "notify"))
+	cmd := h.cmd("run", "--pidfile", "")
+	cmd.Env = append(cmd.Env, "NOTIFY_SOCKET="+filepath.Join(h.dir, "notify"))
+	out, err := os.Create(filepath.Join(h.dir, "runner.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { endProcess(t, cmd.Process.Pid) })
+	_, old := h.listening()
+	main := old
+	check := func(d datagram) {
+		t.Helper()
+		if d.pid != main {
+			t.Errorf("notification %q from pid %d while the main pid is %d: systemd drops it under NotifyAccess=main", d.state, d.pid, main)
+		}
+		if rest, ok := strings.CutPrefix(d.state, "MAINPID="); ok && d.pid == main {
+			main = atoi(strings.SplitN(rest, "\n", 2)[0])
+		}
+	}
+	for _, want := range []string{"FDSTORE=1\nFDNAME=test", "READY=1"} {
+		if d := recv(); d.state != want {
+			t.Fatalf("notification %q; want %q", d.state, want)
+		} else {
+			check(d)
+		}
+	}
+	h.behave("two")
+	if stdout, errOut, code := h.main("upgrade", "--pid", strconv.Itoa(old)); code != 0 {
+		t.Fatalf("upgrade: exit %d, %q %q", code, stdout, errOut)
+	}
+	_, replacement := h.listening()
+	stored := false
+	for !stored || main != replacement {
+		d := recv()
+		check(d)
+		stored = stored || d.state == "FDSTORE=1\nFDNAME=extra"
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the old daemon: %v", err)
 	}
 }
