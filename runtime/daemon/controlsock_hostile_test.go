@@ -6,6 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -76,5 +79,45 @@ func TestControlSocketFullBacklogDecoy(t *testing.T) {
 			<-done
 			t.Errorf("%s --timeout 5s still blocked after 15s, behind a decoy socket with a full backlog that any local user can bind (in syscall %s)", command, strings.Fields(string(syscall) + " ?")[0])
 		}
+	}
+}
+
+// TestUpgradeOfDaemonInPrivateNetwork upgrades a daemon that runs in a
+// network namespace of its own, as systemd's PrivateNetwork=yes (the
+// generator's private_network, which its doc says still works with socket
+// activation) or a container gives it. Abstract Unix socket names belong
+// to a network namespace: dialControl reads the socket's name from
+// /proc/PID/net/unix, the daemon's namespace, but connects from the
+// caller's, where the name does not exist, and reports that the daemon
+// "cannot be upgraded: its runtime predates upgrade ... use restart".
+// From the host, as the README's `upgrade --pid "$(systemctl show -P
+// MainPID NAME)"` runs, such a daemon can never be upgraded (and reload
+// --pid fails the same way outside the unit's own ExecReload=).
+func TestUpgradeOfDaemonInPrivateNetwork(t *testing.T) {
+	h := newHarness(t)
+	cmd := exec.Command("unshare", "--net", "--", os.Args[0], "run", "--pidfile", "")
+	cmd.Env = h.command("main").Env
+	out := h.startRunner(cmd)
+	pid := cmd.Process.Pid // unshare execs the daemon
+	h.eventsUntil("init")
+	prefix := fmt.Sprintf("@gendaemon/testd/%d/", pid)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		table, _ := os.ReadFile(fmt.Sprintf("/proc/%d/net/unix", pid))
+		if strings.Contains(string(table), prefix) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d has no control socket after 20s:\n%s", pid, out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stdout, errOut, code := h.runMain("upgrade", "--pid", strconv.Itoa(pid))
+	if m := regexp.MustCompile(`upgraded \(pid (\d+)`).FindStringSubmatch(stdout); m != nil {
+		replacement, _ := strconv.Atoi(m[1])
+		t.Cleanup(func() { endProcess(t, replacement) })
+	}
+	if code != 0 {
+		t.Errorf("upgrade --pid %d of a daemon in a network namespace of its own: exit %d, %q %q; want it upgraded", pid, code, stdout, errOut)
 	}
 }
