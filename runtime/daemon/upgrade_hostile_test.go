@@ -682,3 +682,60 @@ func TestUpgradeStoresNewListenersFromTheMainPID(t *testing.T) {
 		t.Fatalf("the old daemon: %v", err)
 	}
 }
+
+// TestUpgradeUnderContainerInit upgrades a daemon that is a container's
+// entry point (run as process 1, docker run; here unshare --pid --fork),
+// with SIGUSR2 sent to the container's process 1, as docker kill -s USR2
+// does. Process 1 is then the runtime's minimal init (runAsInit), which
+// forwards the signal to the service, its only child, and exits with the
+// service's status once that child has exited, which ends the container.
+// The old daemon hands over and exits, so init exits, and the kernel kills
+// every process of the pid namespace, the new daemon with them: in a
+// container, a zero-downtime upgrade takes the service down.
+func TestUpgradeUnderContainerInit(t *testing.T) {
+	h := newHostileHarness(t)
+	cmd := exec.Command("unshare", "--pid", "--fork", "--kill-child", "--", os.Args[0], "run", "--pidfile", "")
+	cmd.Env = h.command("upgrade-hostile").Env
+	h.startRunner(cmd)
+	// Events name pids of the container's namespace: only the host's pids
+	// are ended at cleanup, found as children.
+	addr, _, _ := strings.Cut(h.event("listening"), " ")
+	init := onlyChildOf(t, cmd.Process.Pid)
+	t.Cleanup(func() { endProcess(t, init) }) // and with it the namespace
+	service := onlyChildOf(t, init)
+	if err := unix.Kill(init, unix.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	h.event("listening") // the new daemon
+	h.event("draining")  // the old one
+	waitExit(t, service, 10*time.Second)
+	pidfd, err := unix.PidfdOpen(init, 0)
+	if err != nil {
+		t.Fatalf("the container's init, pid %d, is gone as the old daemon exits (%v)", init, err)
+	}
+	defer unix.Close(pidfd)
+	if exited(pidfd, 3*time.Second) {
+		t.Fatalf("the container's init, pid %d, exited with the old daemon after the upgrade, ending the container and the new daemon in it", init)
+	}
+	if conn, err := net.DialTimeout("tcp", addr, 5*time.Second); err != nil {
+		t.Errorf("after the upgrade, %s refuses: %v", addr, err)
+	} else {
+		conn.Close()
+	}
+}
+
+// onlyChildOf returns the one child of pid, whichever of its threads
+// started it (/proc/PID/task/TID/children lists each thread's own).
+func onlyChildOf(t *testing.T, pid int) int {
+	t.Helper()
+	paths, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var children []string
+	for _, p := range paths {
+		data, _ := os.ReadFile(p)
+		children = append(children, strings.Fields(string(data))...)
+	}
+	if len(children) != 1 {
+		t.Fatalf("children of %d: %q, want one", pid, children)
+	}
+	return atoi(children[0])
+}
