@@ -121,3 +121,38 @@ func TestUpgradeOfDaemonInPrivateNetwork(t *testing.T) {
 		t.Errorf("upgrade --pid %d of a daemon in a network namespace of its own: exit %d, %q %q; want it upgraded", pid, code, stdout, errOut)
 	}
 }
+
+// TestUpgradeOfDaemonInPIDNamespace upgrades, from the host, a daemon
+// that runs in a pid namespace of its own (a container sharing the host's
+// network, here unshare --pid), through its pidfile, which the runtime
+// reads from the host on purpose (runningDaemon: "a daemon in a container,
+// its pidfile seen from the host"). The daemon names its control socket
+// after os.Getpid(), its pid in its own namespace, while the client looks
+// for the prefix with the host's pid: it finds none, and upgrade says the
+// daemon "cannot be upgraded: its runtime predates upgrade"; reload
+// quietly falls back to SIGHUP. SO_PEERCRED already gives the client the
+// daemon's pid as the host sees it.
+func TestUpgradeOfDaemonInPIDNamespace(t *testing.T) {
+	h := newHostileHarness(t)
+	// The shell is the namespace's process 1 and stays, so that the
+	// namespace outlives the old daemon.
+	cmd := exec.Command("unshare", "--pid", "--fork", "--kill-child", "--",
+		"sh", "-c", `"$0" run --pidfile "$1"; exec sleep 1000`, os.Args[0], h.pidFile())
+	cmd.Env = h.command("upgrade-hostile").Env
+	h.startRunner(cmd)
+	h.event("listening") // a pid of the namespace
+	init := onlyChildOf(t, cmd.Process.Pid)
+	t.Cleanup(func() { endProcess(t, init) }) // and with it the namespace
+	daemonPID := onlyChildOf(t, init)
+	eventually(t, "the daemon's control socket", func() bool {
+		table, _ := os.ReadFile(fmt.Sprintf("/proc/%d/net/unix", daemonPID))
+		return strings.Contains(string(table), "@gendaemon/testd/")
+	})
+	if out, _, code := h.main("status"); code != 0 || !strings.Contains(out, fmt.Sprintf("pid %d", daemonPID)) {
+		t.Fatalf("status from the host: exit %d, %q; want pid %d running", code, out, daemonPID)
+	}
+	out, errOut, code := h.main("upgrade")
+	if code != 0 {
+		t.Errorf("upgrade from the host of a daemon in a pid namespace: exit %d, %q %q; want it upgraded", code, out, errOut)
+	}
+}
