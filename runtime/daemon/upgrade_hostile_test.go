@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -738,4 +739,52 @@ func onlyChildOf(t *testing.T, pid int) int {
 		t.Fatalf("children of %d: %q, want one", pid, children)
 	}
 	return atoi(children[0])
+}
+
+// TestUpgradeParsesFlagsWhereStartDid upgrades a daemon started with a
+// service flag that is relative to where the command ran (the CLI tests'
+// --data, made absolute when parsed). reexec keeps the launcher's working
+// directory for every stage "so that the command line, which the stages
+// parse again, means there what it meant here"; startUpgrade instead runs
+// the new binary with the same command line in the old daemon's working
+// directory (Config.WorkDir, "/" by default), so the new daemon reads
+// another directory, file or socket path than the one it replaces.
+func TestUpgradeParsesFlagsWhereStartDid(t *testing.T) {
+	h := newHarness(t)
+	launchDir := filepath.Join(h.dir, "launch")
+	if err := os.Mkdir(launchDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := exec.Command(os.Args[0], "start", "--data", "state")
+	start.Dir = launchDir
+	start.Env = h.command("main").Env
+	out, err := start.CombinedOutput()
+	if err != nil {
+		t.Fatalf("start: %v, %q", err, out)
+	}
+	if m := regexp.MustCompile(`started \(pid (\d+)\)`).FindStringSubmatch(string(out)); m != nil {
+		pid := atoi(m[1])
+		t.Cleanup(func() { endProcess(t, pid) })
+	}
+	want := "data=" + filepath.Join(launchDir, "state")
+	if e := h.eventsUntil(want); len(e) > 2 {
+		t.Fatalf("events before %q: %q", want, e)
+	}
+	stdout, errOut, code := h.runMain("upgrade")
+	if m := regexp.MustCompile(`upgraded \(pid (\d+)`).FindStringSubmatch(stdout); m != nil {
+		replacement := atoi(m[1])
+		t.Cleanup(func() { endProcess(t, replacement) })
+	}
+	if code != 0 {
+		t.Fatalf("upgrade: exit %d, %q %q", code, stdout, errOut)
+	}
+	for {
+		e := h.nextEvent()
+		if got, ok := strings.CutPrefix(e, "data="); ok {
+			if e != want {
+				t.Errorf("the new daemon's --data state is %s; the daemon it replaced had %s", got, strings.TrimPrefix(want, "data="))
+			}
+			break
+		}
+	}
 }
