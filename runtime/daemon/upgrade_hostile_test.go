@@ -131,6 +131,16 @@ type hostileHarness struct {
 func newHostileHarness(t *testing.T) *hostileHarness {
 	h := &hostileHarness{newUpgradeHarness(t)}
 	h.env = append(h.env, hostileEnv+"="+h.behaviour)
+	// Daemons work in the test's directory: end any that an event did not
+	// name (a new binary that a fixed runtime starts later, say).
+	t.Cleanup(func() {
+		procs, _ := filepath.Glob("/proc/[0-9]*/cwd")
+		for _, cwd := range procs {
+			if dir, err := os.Readlink(cwd); err == nil && dir == h.dir {
+				endProcess(t, atoi(filepath.Base(filepath.Dir(cwd))))
+			}
+		}
+	})
 	return h
 }
 
