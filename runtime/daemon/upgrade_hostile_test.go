@@ -798,3 +798,32 @@ func TestUpgradeParsesFlagsWhereStartDid(t *testing.T) {
 		}
 	}
 }
+
+// TestUpgradeByAnotherUser runs upgrade as a user who is neither root nor
+// the daemon's: the generated README promises exit status 4, "permission
+// denied", as for reload. The daemon closes the control connection of
+// such a caller without a word, which the client reports as a failure
+// (exit 1): a script cannot tell "not allowed" from "the new binary
+// failed", which the README gives status 1.
+func TestUpgradeByAnotherUser(t *testing.T) {
+	h := newHostileHarness(t)
+	h.openToOthers()
+	program := filepath.Join(h.dir, "testd")
+	if err := exec.Command("cp", os.Args[0], program).Run(); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := h.main("start"); code != 0 {
+		t.Fatalf("start: exit %d, %q", code, errOut)
+	}
+	_, old := h.listening()
+	for _, args := range [][]string{{"upgrade"}, {"upgrade", "--pid", strconv.Itoa(old)}} {
+		cmd := exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", program}, args...)...)
+		cmd.Env = h.command("upgrade-hostile").Env
+		out, err := cmd.CombinedOutput()
+		exit, _ := errors.AsType[*exec.ExitError](err)
+		if exit == nil || exit.ExitCode() != 4 {
+			t.Errorf("%s as nobody: %v, %q; want exit status 4, permission denied", strings.Join(args, " "), err, out)
+		}
+	}
+	h.pidFileNames(old)
+}
