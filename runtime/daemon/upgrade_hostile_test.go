@@ -827,3 +827,52 @@ func TestUpgradeByAnotherUser(t *testing.T) {
 	}
 	h.pidFileNames(old)
 }
+
+// TestUpgradePublishNamePlanted keeps the pidfile in a sticky directory
+// open to all, as /tmp is, which the runtime supports on purpose (its
+// lock checks distrust what others plant there). A replacement whose
+// pidfile is unnamed (O_TMPFILE, the Linux default) publishes it by
+// linking it first at .PID.pid.tmp, a name any local user can predict
+// (pids are handed out in order) and take first: link(2) then fails with
+// EEXIST and the upgrade fails. An unprivileged user who plants a few
+// thousand names blocks every upgrade of the daemon; a normal start, which
+// links straight at the pidfile's name, is not affected.
+func TestUpgradePublishNamePlanted(t *testing.T) {
+	h := newHostileHarness(t)
+	h.openToOthers()
+	shared := filepath.Join(h.dir, "shared")
+	if err := os.Mkdir(shared, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	h.config["PIDFile"] = filepath.Join(shared, "testd.pid")
+	if _, errOut, code := h.main("start"); code != 0 {
+		t.Fatalf("start: exit %d, %q", code, errOut)
+	}
+	_, old := h.listening()
+	// The attacker, user nobody, plants the names of the next pids.
+	last := atoi(strings.TrimSpace(readFile(t, "/proc/sys/kernel/ns_last_pid")))
+	pidMax := atoi(strings.TrimSpace(readFile(t, "/proc/sys/kernel/pid_max")))
+	var script strings.Builder
+	for i := 1; i <= 3000; i++ {
+		pid := last + i
+		if pid > pidMax {
+			pid = pid - pidMax + 300 // the kernel wraps to 300
+		}
+		fmt.Fprintf(&script, ": > .%d.pid.tmp\n", pid)
+	}
+	plant := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c", script.String())
+	plant.Dir = shared
+	if out, err := plant.CombinedOutput(); err != nil {
+		t.Fatalf("planting: %v, %q", err, out)
+	}
+	out, errOut, code := h.main("upgrade")
+	if code != 0 {
+		t.Errorf("upgrade with names planted in the pidfile's sticky directory by user nobody: exit %d, %q %q; want it upgraded", code, out, errOut)
+		h.pidFileNames(old)
+		return
+	}
+	h.listening()
+}
