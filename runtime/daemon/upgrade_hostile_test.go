@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -875,4 +877,57 @@ func TestUpgradePublishNamePlanted(t *testing.T) {
 		return
 	}
 	h.listening()
+}
+
+// TestUpgradeStatusDuringTheOverlap asks daemon.Status, over and over,
+// while the daemon is upgraded again and again. The issue wants status
+// and stop to stay correct while two processes run, and a daemon runs
+// throughout. runningDaemon opens the pidfile's name, then checks the
+// lock: a reader that opened the old daemon's file just before the new
+// one's was renamed over it, and checks its lock just after the old one
+// has drained and exited, finds it unlocked and says ErrDead ("not
+// running, but pidfile exists"). Stop, on ErrDead, reports "not running"
+// and exits 0 while the new daemon runs; status exits 1; restart's stop
+// does the same and its start then finds the daemon "already running".
+func TestUpgradeStatusDuringTheOverlap(t *testing.T) {
+	h := newHostileHarness(t)
+	if _, errOut, code := h.main("start"); code != 0 {
+		t.Fatalf("start: exit %d, %q", code, errOut)
+	}
+	_, old := h.listening()
+	cfg := h.daemonConfig()
+	var wrong, calls atomic.Int64
+	var lastErr atomic.Value
+	done := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 3 {
+		readers.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if _, err := daemon.Status(cfg); err != nil {
+					wrong.Add(1)
+					lastErr.Store(err)
+				}
+				calls.Add(1)
+			}
+		})
+	}
+	for range 20 {
+		if err := unix.Kill(old, unix.SIGUSR2); err != nil {
+			t.Fatal(err)
+		}
+		_, replacement := h.listening()
+		waitExit(t, old, 10*time.Second)
+		reapOrphans()
+		old = replacement
+	}
+	close(done)
+	readers.Wait()
+	if wrong.Load() > 0 {
+		t.Errorf("%d of %d calls of Status during 20 upgrades failed, the last with %q; a daemon ran throughout", wrong.Load(), calls.Load(), lastErr.Load())
+	}
 }
