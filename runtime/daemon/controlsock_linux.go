@@ -307,9 +307,16 @@ func connectControl(address string, pid int) (*os.File, error) {
 		return nil, err
 	}
 	conn := os.NewFile(uintptr(fd), "gendaemon-control")
+	// Non-blocking, so that a socket whose backlog is full, as anyone can
+	// make one that bears the daemon's prefix, fails at once (EAGAIN)
+	// rather than blocking the caller; then blocking, for the request.
 	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: address}); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("%w: %v", errNoControl, err)
+	}
+	if err := unix.SetNonblock(fd, false); err != nil {
+		conn.Close()
+		return nil, os.NewSyscallError("fcntl", err)
 	}
 	cred, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
 	if err != nil || int(cred.Pid) != pid {
@@ -331,7 +338,7 @@ func controlSocket(pid int) (int, error) {
 		if theirs != nil {
 			theirs.Close()
 		}
-		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 		return fd, os.NewSyscallError("socket", err)
 	}
 	defer theirs.Close()
@@ -354,7 +361,7 @@ func controlSocket(pid int) (int, error) {
 			made <- result{-1, fmt.Errorf("%w: pid %d is in another network namespace, which this process may not enter (%v); run the command as root", errNoControl, pid, os.NewSyscallError("setns", err))}
 			return
 		}
-		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 		if unix.Setns(int(own.Fd()), unix.CLONE_NEWNET) == nil {
 			runtime.UnlockOSThread()
 		}

@@ -204,10 +204,30 @@ func readPID(f *os.File) (int, error) {
 // daemon (foreignHolder); a lock held by another is ErrDead. A lock that
 // went away meanwhile is ErrDead, as if it had never been seen.
 func runningDaemon(cfg Config) (*os.File, int, error) {
-	path := cfg.PIDFile
-	if path == "" {
+	if cfg.PIDFile == "" {
 		return nil, 0, ErrNoPIDFile
 	}
+	// An upgrade renames the new daemon's pidfile over the old one's, and
+	// the old daemon exits soon after: a file found unlocked that the path
+	// no longer names was the old daemon's, so look again.
+	for range 8 {
+		f, pid, err := readRunningDaemon(cfg)
+		if !errors.Is(err, ErrDead) || f == nil {
+			return f, pid, err
+		}
+		f.Close()
+	}
+	f, pid, err := readRunningDaemon(cfg)
+	if f != nil {
+		f.Close()
+	}
+	return nil, pid, err
+}
+
+// readRunningDaemon is one attempt of runningDaemon. With ErrDead it also
+// returns the file, still open, if the path no longer names it.
+func readRunningDaemon(cfg Config) (*os.File, int, error) {
+	path := cfg.PIDFile
 	f, err := openPIDFile(path, unix.O_RDONLY)
 	if err != nil {
 		return nil, 0, err
@@ -235,6 +255,9 @@ func runningDaemon(cfg Config) (*os.File, int, error) {
 		}
 	}
 	if err != nil {
+		if errors.Is(err, ErrDead) && !sameFile(f, path) {
+			return f, 0, err
+		}
 		f.Close()
 		return nil, 0, err
 	}
