@@ -26,8 +26,10 @@ type running struct {
 	replacing bool
 
 	// executable is the program's path when the daemon started, which an
-	// upgrade runs again: by then it may name a new binary.
-	executable string
+	// upgrade runs again: by then it may name a new binary. startDir is
+	// the directory its command line was given in, where the new binary
+	// parses it again.
+	executable, startDir string
 
 	// serving is the service's context and stopServing cancels it: stop,
 	// or drain after an upgrade.

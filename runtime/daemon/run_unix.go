@@ -98,11 +98,16 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), contextKey{}, d))
 	defer cancel()
 	d.serving, d.stopServing = ctx, cancel
-	exe, exeErr := os.Executable()
+	// What an upgrade needs, before the daemon changes directory: the
+	// program's path and the directory its command line was given in.
+	exe, exeErr := invokedPath()
 	if exeErr != nil {
 		slog.Warn("upgrade will fail: the program's path is unknown", "err", exeErr)
 	}
 	d.executable = exe
+	if d.startDir, err = os.Getwd(); err != nil {
+		d.startDir = "/"
+	}
 	signals := make(chan os.Signal, 4)
 	signal.Notify(signals, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGUSR2)
 	defer signal.Stop(signals)

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -182,12 +183,8 @@ func (d *running) startUpgrade(ready, started *os.File) (int, error) {
 	}
 	env = append(withoutVars(env, envHandover), envHandover+"="+strings.Join(entries, ":"))
 	env = append(env, d.notifier.childEnv()...)
-	dir, err := os.Getwd()
-	if err != nil {
-		dir = "/"
-	}
 	pid, err := startWithEmptySigmask(d.executable, os.Args, &syscall.ProcAttr{
-		Dir:   dir,
+		Dir:   d.startDir,
 		Env:   env,
 		Files: files,
 		Sys:   &syscall.SysProcAttr{Setsid: true},
@@ -230,6 +227,18 @@ func handedEntries() []string {
 		return nil
 	}
 	return strings.Split(value, ":")
+}
+
+// invokedPath is the path the program was started by: its first argument
+// made absolute if it names the file by a path, else the executable's. A
+// symbolic link there stays one, so that an install that points the link
+// at a new version upgrades to that version, not again to the file the
+// link named at start.
+func invokedPath() (string, error) {
+	if strings.Contains(os.Args[0], "/") {
+		return filepath.Abs(os.Args[0])
+	}
+	return os.Executable()
 }
 
 // withoutVars returns env without the variables called names.
