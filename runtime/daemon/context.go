@@ -39,6 +39,10 @@ type running struct {
 	// upgrading is held while an upgrade runs: one at a time.
 	upgrading sync.Mutex
 
+	// started is set once the daemon has reported that it is ready: an
+	// upgrade asked for before is refused.
+	started atomic.Bool
+
 	// handedOver is set once another daemon has replaced this one: it
 	// drains, and no longer speaks for the service to the service manager.
 	handedOver atomic.Bool

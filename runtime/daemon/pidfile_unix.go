@@ -4,6 +4,7 @@ package daemon
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -122,7 +123,9 @@ func stagePIDFile(cfg Config) (*pidFile, error) {
 // first, since only a name can be renamed.
 func (p *pidFile) publish() error {
 	if p.staged == "" {
-		p.staged = filepath.Join(filepath.Dir(p.path), fmt.Sprintf(".%d.pid.tmp", os.Getpid()))
+		// A name no one can plant in advance in a directory others may
+		// write to.
+		p.staged = filepath.Join(filepath.Dir(p.path), fmt.Sprintf(".%d.%s.pid.tmp", os.Getpid(), rand.Text()))
 		if err := linkAt(p.f, "", p.staged); err != nil {
 			p.staged = ""
 			return fmt.Errorf("pidfile %s: %w", p.path, err)

@@ -140,6 +140,7 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 		stopControl()
 	}()
 	started(0, nil)
+	d.started.Store(true)
 	if !d.replacing {
 		// A replacement becomes the service manager's main process when
 		// the daemon it replaces says so (MAINPID=): it was ready already.

@@ -49,6 +49,9 @@ const (
 	handedKept      = 'k' // kept with Listen
 )
 
+// errNotStarted: an upgrade was asked for before the daemon was ready.
+var errNotStarted = errors.New("the daemon has not finished starting; upgrade it once it has")
+
 // errUpgrading: an upgrade was asked for while another ran.
 var errUpgrading = errors.New("an upgrade is under way already; wait for it to finish")
 
@@ -61,8 +64,11 @@ func (d *running) upgrade(ctx context.Context) (int, error) {
 		return 0, errUpgrading
 	}
 	defer d.upgrading.Unlock()
-	if d.handedOver.Load() || ctx.Err() != nil {
+	switch {
+	case d.handedOver.Load() || ctx.Err() != nil:
 		return 0, errStopping
+	case !d.started.Load():
+		return 0, errNotStarted
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
