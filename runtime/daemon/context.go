@@ -21,6 +21,9 @@ type running struct {
 	// keptFiles are the files the daemon hands to its replacement (Listen).
 	keptFiles keptFiles
 
+	// pidfile is the daemon's, or nil.
+	pidfile *pidFile
+
 	// replacing is true in a daemon that an upgrade started to replace
 	// another (upgrade_unix.go); it publishes its pidfile only once ready.
 	replacing bool

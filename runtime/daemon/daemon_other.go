@@ -90,3 +90,6 @@ func Run(cfg Config, svc Service) error {
 func upgradeDaemon(cfg Config, pid int, timeout time.Duration) (old, replacement int, drained bool, err error) {
 	return 0, 0, false, unixOnly("upgrade")
 }
+
+// pidFile is Unix's (pidfile_unix.go); running refers to it everywhere.
+type pidFile struct{}

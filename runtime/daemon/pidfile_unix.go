@@ -28,9 +28,10 @@ type pidFile struct {
 	f    *os.File
 	path string
 
-	// staged is the temporary name of a pidfile not yet published, if it
-	// has one.
-	staged string
+	// unpublished is set while a staged pidfile (stagePIDFile) has not
+	// got its name; staged is its temporary name, if it has one.
+	unpublished bool
+	staged      string
 }
 
 // createPIDFile writes this process's pid to cfg.PIDFile and locks it. The pid is
@@ -90,11 +91,38 @@ func createPIDFile(cfg Config) (*pidFile, int, error) {
 	return fail(0, fmt.Errorf("pidfile %s keeps changing; is another program writing it?", path))
 }
 
-// started releases the starting lock (startup_unix.go): the daemon runs.
-func (p *pidFile) started() error {
-	if p.f != nil {
-		releaseStartingLock(p.f)
+// ready says that the daemon has started: it publishes a staged pidfile,
+// and releases the starting lock (startup_unix.go) of any other. A nil p,
+// no pidfile, is ready.
+func (p *pidFile) ready() error {
+	switch {
+	case p == nil || p.f == nil:
+		return nil
+	case p.unpublished:
+		return p.publish()
 	}
+	releaseStartingLock(p.f)
+	return nil
+}
+
+// reclaim gives cfg.PIDFile back to this daemon if the path no longer
+// names its pidfile: after an upgrade whose new daemon published its own
+// and then failed. The old file cannot be linked again, so a new one is
+// made, locked and renamed over the path; the old one is closed.
+func (p *pidFile) reclaim(cfg Config) error {
+	if p == nil || p.f == nil || sameFile(p.f, p.path) {
+		return nil
+	}
+	q, err := stagePIDFile(cfg)
+	if err == nil {
+		err = q.publish()
+	}
+	if err != nil {
+		q.remove()
+		return err
+	}
+	p.f.Close()
+	p.f = q.f
 	return nil
 }
 
@@ -114,7 +142,7 @@ func stagePIDFile(cfg Config) (*pidFile, error) {
 		f.Close()
 		return nil, fmt.Errorf("pidfile %s: %w", cfg.PIDFile, err)
 	}
-	return &pidFile{f: f, path: cfg.PIDFile, staged: tmpName}, nil
+	return &pidFile{f: f, path: cfg.PIDFile, unpublished: true, staged: tmpName}, nil
 }
 
 // publish gives a staged pidfile its name, in place of the pidfile there,
@@ -134,14 +162,14 @@ func (p *pidFile) publish() error {
 	if err := unix.Rename(p.staged, p.path); err != nil {
 		return fmt.Errorf("pidfile %s: %w", p.path, os.NewSyscallError("rename", err))
 	}
-	p.staged = ""
+	p.staged, p.unpublished = "", false
 	return nil
 }
 
 // remove deletes the pidfile if path still names it, then releases the
 // lock. Only the first call does anything.
 func (p *pidFile) remove() {
-	if p.f == nil {
+	if p == nil || p.f == nil {
 		return
 	}
 	if p.staged != "" {

@@ -114,11 +114,12 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 	reloads := make(chan reloadRequest, 1)
 	go d.dispatchSignals(ctx, signals, cancel, reloads)
 
-	stop, ready, err := setUp(d.cfg, d.detached, d.replacing)
+	d.pidfile, err = setUp(d.cfg, d.detached, d.replacing)
 	if err != nil {
 		started(runningPID(err), err)
 		return err
 	}
+	stop, ready := d.pidfile.remove, d.pidfile.ready
 	defer stop()
 
 	if err := d.initialize(ctx, svc, stop, ready); err != nil { // startup_unix.go
@@ -230,49 +231,45 @@ func (d *running) dispatchSignals(ctx context.Context, signals <-chan os.Signal,
 // setUp sets the umask and working directory, takes the pidfile and drops
 // privileges, in daemon(7)'s order. A detached daemon's log file is given to
 // the user it switches to, so that it can reopen the file after logrotate.
-// stop releases what setUp took; calling it again does nothing. ready says
-// that the daemon has started (startup_unix.go). A daemon that replaces
-// another (replacing) gives its pidfile the name only in ready, which
-// fails if it cannot.
-func setUp(cfg Config, detached, replacing bool) (stop func(), ready func() error, err error) {
+// It returns the pidfile, nil without one: its remove releases it, and
+// its ready says that the daemon has started (startup_unix.go); a daemon
+// that replaces another (replacing) gives its pidfile the name only then.
+func setUp(cfg Config, detached, replacing bool) (*pidFile, error) {
 	unix.Umask(cfg.Umask)
 	dir := cfg.WorkDir
 	if dir == "" {
 		dir = "/"
 	}
 	if err := os.Chdir(dir); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	creds, err := lookupCredentials(cfg.User, cfg.Group)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	stop, ready = func() {}, func() error { return nil }
+	var p *pidFile
 	switch {
 	case cfg.PIDFile != "" && replacing:
-		p, err := stagePIDFile(cfg)
-		if err != nil {
-			return nil, nil, err
+		if p, err = stagePIDFile(cfg); err != nil {
+			return nil, err
 		}
-		stop, ready = p.remove, p.publish
 	case cfg.PIDFile != "":
-		p, pid, err := createPIDFile(cfg)
-		if err != nil {
-			return nil, nil, &runningError{pid: pid, err: err}
+		var pid int
+		if p, pid, err = createPIDFile(cfg); err != nil {
+			return nil, &runningError{pid: pid, err: err}
 		}
-		stop, ready = p.remove, p.started
 	}
 	if creds != nil && detached && cfg.LogFile != "" && os.Geteuid() == 0 {
 		if err := giveLogFile(creds); err != nil {
-			stop()
-			return nil, nil, fmt.Errorf("giving %s to user %q: %w", cfg.LogFile, cfg.User, err)
+			p.remove()
+			return nil, fmt.Errorf("giving %s to user %q: %w", cfg.LogFile, cfg.User, err)
 		}
 	}
 	if err := creds.apply(); err != nil {
-		stop()
-		return nil, nil, err
+		p.remove()
+		return nil, err
 	}
-	return stop, ready, nil
+	return p, nil
 }
 
 // giveLogFile gives the log file on standard output to the user the daemon

@@ -95,6 +95,10 @@ func (d *running) upgrade(ctx context.Context) (int, error) {
 		// exists.
 		unix.Kill(-session, unix.SIGKILL)
 		reap(session)
+		// The new daemon may have published its pidfile before it failed.
+		if rerr := d.pidfile.reclaim(d.cfg); rerr != nil {
+			err = fmt.Errorf("%w; and the pidfile could not be taken back: %v", err, rerr)
+		}
 		slog.Error("upgrade failed; serving on", "err", err)
 		return 0, err
 	}
