@@ -135,7 +135,7 @@ func (d *running) answerControl(ctx context.Context, conn *os.File, reloads chan
 		err = d.requestReloadFromLoop(ctx, reloads)
 	case controlUpgrade:
 		var pid int
-		if pid, err = d.upgrade(d.serving); err == nil {
+		if pid, err = d.upgrade(callerContext(d.serving, conn)); err == nil {
 			fmt.Fprintf(conn, "%s %d", controlOK, pid)
 			return
 		}
@@ -147,6 +147,22 @@ func (d *running) answerControl(ctx context.Context, conn *os.File, reloads chan
 		return
 	}
 	fmt.Fprint(conn, controlOK)
+}
+
+// callerContext returns a context derived from ctx that is cancelled when
+// the caller at the other end of conn goes away (its --timeout expired):
+// an upgrade it no longer waits for is given up, not carried out unseen.
+// The caller sends nothing after its request, so any read ends only then,
+// or once conn is closed.
+func callerContext(ctx context.Context, conn *os.File) context.Context {
+	ctx, cancel := context.WithCancel(ctx)
+	conn.SetReadDeadline(time.Time{})
+	go func() {
+		var b [1]byte
+		conn.Read(b[:])
+		cancel()
+	}()
+	return ctx
 }
 
 // readRequest reads one request line from conn, or returns "".
@@ -306,18 +322,20 @@ func connectControl(address string, pid int) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn := os.NewFile(uintptr(fd), "gendaemon-control")
 	// Non-blocking, so that a socket whose backlog is full, as anyone can
 	// make one that bears the daemon's prefix, fails at once (EAGAIN)
-	// rather than blocking the caller; then blocking, for the request.
+	// rather than blocking the caller; then blocking, for the request and
+	// its SO_RCVTIMEO, before os.NewFile sees it (a non-blocking
+	// descriptor would go to the runtime's poller, which retries EAGAIN).
 	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: address}); err != nil {
-		conn.Close()
+		unix.Close(fd)
 		return nil, fmt.Errorf("%w: %v", errNoControl, err)
 	}
 	if err := unix.SetNonblock(fd, false); err != nil {
-		conn.Close()
+		unix.Close(fd)
 		return nil, os.NewSyscallError("fcntl", err)
 	}
+	conn := os.NewFile(uintptr(fd), "gendaemon-control")
 	cred, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
 	if err != nil || int(cred.Pid) != pid {
 		conn.Close()
