@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"os"
 	"sync"
 	"sync/atomic"
 )
@@ -20,6 +21,11 @@ type running struct {
 
 	// keptFiles are the files the daemon hands to its replacement (Listen).
 	keptFiles keptFiles
+
+	// initPipe, in a daemon run by the runtime's own init (process 1 of a
+	// container, reaper_unix.go), is where it tells init the pid of the
+	// daemon that replaces it; nil elsewhere.
+	initPipe *os.File
 
 	// pidfile is the daemon's, or nil.
 	pidfile *pidFile

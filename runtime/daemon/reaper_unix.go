@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -47,21 +49,67 @@ func runAsInit() (int, error) {
 	signal.Notify(forward, forwardedSignals()...)
 	defer signal.Stop(forward)
 	defer signal.Stop(children)
+	// The service writes the pid of the daemon that replaces it, at an
+	// upgrade, to this pipe: init then follows that one.
+	var pipe [2]int
+	syscall.ForkLock.RLock()
+	err = unix.Pipe(pipe[:])
+	if err == nil {
+		unix.CloseOnExec(pipe[0])
+		unix.CloseOnExec(pipe[1])
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		return 0, os.NewSyscallError("pipe", err)
+	}
+	successors := pipe[0]
+	defer unix.Close(successors)
+	unix.SetNonblock(successors, true) // read without waiting
 	service, err := syscall.ForkExec(self, os.Args, &syscall.ProcAttr{
-		Env:   os.Environ(),
-		Files: []uintptr{0, 1, 2},
+		Env:   append(os.Environ(), envInitPipe+"="+strconv.Itoa(initPipeFD)),
+		Files: []uintptr{0, 1, 2, uintptr(pipe[1])},
 	})
+	unix.Close(pipe[1])
 	if err != nil {
 		return 0, fmt.Errorf("starting the service under process 1: %w", err)
 	}
 	for {
+		service = followSuccessor(successors, service)
 		if status, done := reapChildren(service); done {
+			if next := followSuccessor(successors, service); next != service && status == 0 {
+				service = next // it handed over, then exited
+				continue
+			}
 			return status, nil
 		}
 		select {
 		case <-children:
 		case sig := <-forward:
-			unix.Kill(service, sig.(unix.Signal))
+			unix.Kill(followSuccessor(successors, service), sig.(unix.Signal))
+		}
+	}
+}
+
+// The pipe on which the service tells init its successor: at initPipeFD
+// in the service, named by envInitPipe.
+const (
+	envInitPipe = "GENDAEMON_INIT_PIPE"
+	initPipeFD  = 3
+)
+
+// followSuccessor returns the last pid the service wrote to successors,
+// without waiting, or service if it wrote none.
+func followSuccessor(successors, service int) int {
+	var buf [64]byte
+	for {
+		n, err := unix.Read(successors, buf[:])
+		if n <= 0 || err != nil {
+			return service
+		}
+		for _, line := range strings.Fields(string(buf[:n])) {
+			if pid, err := strconv.Atoi(line); err == nil && pid > 1 {
+				service = pid
+			}
 		}
 	}
 }

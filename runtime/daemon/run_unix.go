@@ -61,7 +61,7 @@ func Run(cfg Config, svc Service) error {
 	if err := UnsetNotifyEnv(); err != nil {
 		return err
 	}
-	d := &running{cfg: cfg, notifier: notifier, activated: activated}
+	d := &running{cfg: cfg, notifier: notifier, activated: activated, initPipe: takeInitPipe()}
 	started := func(int, error) {}
 	if replacing {
 		// Started by the upgrade of a daemon that runs in the foreground,

@@ -47,6 +47,7 @@ const (
 
 	handedActivated = 'a' // passed by the service manager (Activation)
 	handedKept      = 'k' // kept with Listen
+	handedInit      = 'i' // the pipe to the runtime's init (initPipe)
 )
 
 // errNotStarted: an upgrade was asked for before the daemon was ready.
@@ -110,6 +111,9 @@ func (d *running) upgrade(ctx context.Context) (int, error) {
 // pid, and this daemon's service drains.
 func (d *running) handOver(pid int) {
 	d.manager().Notify(fmt.Sprintf("MAINPID=%d\nSTATUS=upgraded; pid %d serves", pid, pid))
+	if d.initPipe != nil {
+		fmt.Fprintf(d.initPipe, "%d\n", pid)
+	}
 	d.handedOver.Store(true)
 	slog.Info("upgraded: the new daemon serves; draining", "pid", pid)
 	d.stopServing()
@@ -274,6 +278,9 @@ type handedFile struct {
 // activated with, then the files it keeps that are not among them.
 func (d *running) handedFiles() []handedFile {
 	var handed []handedFile
+	if d.initPipe != nil {
+		handed = append(handed, handedFile{handedInit, "init", d.initPipe})
+	}
 	for _, a := range d.activated {
 		handed = append(handed, handedFile{handedActivated, a.Name, a.File})
 	}
@@ -298,7 +305,13 @@ func (d *running) takeOver() error {
 	}
 	d.replacing = true
 	d.activated = activated
-	d.keptFiles.inherited = kept
+	for _, l := range kept {
+		if l.Name == "\x00init" {
+			d.initPipe = l.File
+		} else {
+			d.keptFiles.inherited = append(d.keptFiles.inherited, l)
+		}
+	}
 	return nil
 }
 
@@ -314,16 +327,20 @@ func takeHandedFiles() (activated Activated, kept []ListenFD, err error) {
 	}
 	for i, entry := range entries {
 		fd := handedFDStart + i
-		if len(entry) < 2 || entry[0] != handedActivated && entry[0] != handedKept {
+		if len(entry) < 2 || entry[0] != handedActivated && entry[0] != handedKept && entry[0] != handedInit {
 			return nil, nil, fmt.Errorf("%s: entry %q is not a kind and a name", envHandover, entry)
 		}
 		if err := markCloseOnExec(fd); err != nil {
 			return nil, nil, fmt.Errorf("%s: descriptor %d: %w", envHandover, fd, err)
 		}
 		l := ListenFD{Name: entry[1:], File: os.NewFile(uintptr(fd), entry[1:])}
-		if entry[0] == handedActivated {
+		switch entry[0] {
+		case handedActivated:
 			activated = append(activated, l)
-		} else {
+		case handedInit:
+			l.Name = "\x00init" // no kept file's name: Listen refuses NUL
+			kept = append(kept, l)
+		default:
 			kept = append(kept, l)
 		}
 	}
@@ -382,4 +399,23 @@ func (d *running) upgradeOnSignal(ctx context.Context) {
 	if _, err := d.upgrade(ctx); err != nil {
 		slog.Error("upgrade on SIGUSR2", "err", err)
 	}
+}
+
+// takeInitPipe returns the pipe to the runtime's init that runAsInit
+// passes the service (envInitPipe), or nil. It unsets the variable, and
+// accepts only a pipe, so that a stray variable cannot make the daemon
+// write to a file it did not get for that.
+func takeInitPipe() *os.File {
+	value, ok := os.LookupEnv(envInitPipe)
+	if !ok {
+		return nil
+	}
+	os.Unsetenv(envInitPipe)
+	fd, err := strconv.Atoi(value)
+	var st unix.Stat_t
+	if err != nil || fd != initPipeFD || unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		return nil
+	}
+	unix.CloseOnExec(fd)
+	return os.NewFile(uintptr(fd), "gendaemon-init")
 }
