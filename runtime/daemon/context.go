@@ -27,6 +27,9 @@ type running struct {
 	// daemon that replaces it; nil elsewhere.
 	initPipe *os.File
 
+	// predecessor is the daemon this one replaced, in a replacement.
+	predecessor *process
+
 	// pidfile is the daemon's, or nil.
 	pidfile *pidFile
 

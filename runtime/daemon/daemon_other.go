@@ -91,5 +91,9 @@ func upgradeDaemon(cfg Config, pid int, timeout time.Duration) (old, replacement
 	return 0, 0, false, unixOnly("upgrade")
 }
 
-// pidFile is Unix's (pidfile_unix.go); running refers to it everywhere.
-type pidFile struct{}
+// pidFile and process are Unix's (pidfile_unix.go, process_*.go); running
+// refers to them everywhere.
+type (
+	pidFile struct{}
+	process struct{}
+)

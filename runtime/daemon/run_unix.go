@@ -139,6 +139,7 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 		cancel()
 		loopDone()
 		stopControl()
+		d.endPredecessor() // upgrade_unix.go
 	}()
 	started(0, nil)
 	d.started.Store(true)

@@ -45,6 +45,11 @@ const (
 	// (handedActivated or handedKept) followed by its name.
 	envHandover = "GENDAEMON_HANDOVER"
 
+	// envPredecessor is the pid of the daemon that an upgrade replaces,
+	// which the replacement ends if it still drains when the replacement
+	// itself exits.
+	envPredecessor = "GENDAEMON_PREDECESSOR"
+
 	handedActivated = 'a' // passed by the service manager (Activation)
 	handedKept      = 'k' // kept with Listen
 	handedInit      = 'i' // the pipe to the runtime's init (initPipe)
@@ -117,6 +122,12 @@ func (d *running) handOver(pid int) {
 	d.handedOver.Store(true)
 	slog.Info("upgraded: the new daemon serves; draining", "pid", pid)
 	d.stopServing()
+	// The drain is bounded as a stop is: the new daemon serves, and this
+	// one must not run on unseen, out of reach of stop.
+	time.AfterFunc(DefaultStopTimeout, func() {
+		slog.Error("still draining after the upgrade's stop timeout; exiting", "timeout", DefaultStopTimeout)
+		os.Exit(1)
+	})
 }
 
 // awaitReplacement reads the replacement's readiness message from r, for
@@ -195,7 +206,8 @@ func (d *running) startUpgrade(ready, started *os.File) (int, error) {
 	if env == nil {
 		env = os.Environ()
 	}
-	env = append(withoutVars(env, envHandover), envHandover+"="+strings.Join(entries, ":"))
+	env = append(withoutVars(env, envHandover, envPredecessor),
+		envHandover+"="+strings.Join(entries, ":"), envPredecessor+"="+strconv.Itoa(os.Getpid()))
 	env = append(env, d.notifier.childEnv()...)
 	pid, err := startWithEmptySigmask(d.executable, os.Args, &syscall.ProcAttr{
 		Dir:   d.startDir,
@@ -223,7 +235,7 @@ func startReplacement(cfg Config) int {
 	if env == nil {
 		env = os.Environ()
 	}
-	passed := []string{envHandover, envNotifySocket, envWatchdogUsec}
+	passed := []string{envHandover, envPredecessor, envNotifySocket, envWatchdogUsec}
 	env = withoutVars(env, passed...)
 	for _, name := range passed {
 		if v, ok := os.LookupEnv(name); ok {
@@ -305,6 +317,10 @@ func (d *running) takeOver() error {
 	}
 	d.replacing = true
 	d.activated = activated
+	if pid, err := strconv.Atoi(os.Getenv(envPredecessor)); err == nil && pid > 0 {
+		d.predecessor, _ = openProcess(pid, nil)
+	}
+	os.Unsetenv(envPredecessor)
 	for _, l := range kept {
 		if l.Name == "\x00init" {
 			d.initPipe = l.File
@@ -418,4 +434,18 @@ func takeInitPipe() *os.File {
 	}
 	unix.CloseOnExec(fd)
 	return os.NewFile(uintptr(fd), "gendaemon-init")
+}
+
+// endPredecessor ends the daemon this one replaced if it still drains as
+// this one exits: stop, which reaches only the daemon the pidfile names,
+// must leave neither running.
+func (d *running) endPredecessor() {
+	if d.predecessor == nil {
+		return
+	}
+	defer d.predecessor.close()
+	if exited, _ := d.predecessor.wait(0); !exited {
+		slog.Warn("ending the daemon this one replaced, which still drains", "pid", d.predecessor.pid)
+		d.predecessor.signal(unix.SIGKILL)
+	}
 }
