@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"runtime"
@@ -283,6 +284,8 @@ func controlRequest(name string, pid int, request string, timeout time.Duration)
 		return strings.TrimPrefix(text, controlOK+" "), nil
 	case strings.HasPrefix(text, controlError):
 		return "", &daemonError{text: strings.TrimPrefix(text, controlError)}
+	case refusesCaller(pid):
+		return "", fmt.Errorf("pid %d ended the %s without an answer: it answers only root and the user it runs as: %w", pid, what, fs.ErrPermission)
 	default:
 		return "", fmt.Errorf("pid %d ended the %s without an answer: it answers only root and the user it runs as, and it may have exited", pid, what)
 	}
@@ -394,4 +397,13 @@ func controlSocket(pid int) (int, error) {
 func sameNamespace(ns *os.File, path string) bool {
 	var a, b unix.Stat_t
 	return unix.Fstat(int(ns.Fd()), &a) == nil && unix.Stat(path, &b) == nil && a.Dev == b.Dev && a.Ino == b.Ino
+}
+
+// refusesCaller reports whether the daemon with pid refuses this process's
+// requests (answerControl): it runs as another user, and this one is not
+// root. /proc/PID belongs to the process's effective user.
+func refusesCaller(pid int) bool {
+	var st unix.Stat_t
+	euid := os.Geteuid()
+	return euid != 0 && unix.Stat(fmt.Sprintf("/proc/%d", pid), &st) == nil && int(st.Uid) != euid
 }

@@ -28,7 +28,7 @@ func (c *cli) defineUpgrade(flags *flag.FlagSet) func([]string) int {
 			return exitOK
 		}
 		if !drained {
-			fmt.Fprintf(c.stdout, "%s upgraded (pid %d, replacing pid %d, which still drains after --timeout %v)\n", c.cfg.Name, replacement, old, *timeout)
+			fmt.Fprintf(c.stdout, "%s upgraded (pid %d, replacing pid %d); pid %d may still drain\n", c.cfg.Name, replacement, old, old)
 			return exitOK
 		}
 		fmt.Fprintf(c.stdout, "%s upgraded (pid %d, replacing pid %d)\n", c.cfg.Name, replacement, old)
