@@ -22,6 +22,10 @@ type running struct {
 	// keptFiles are the files the daemon hands to its replacement (Listen).
 	keptFiles keptFiles
 
+	// toStore holds back from systemd's file descriptor store what a
+	// replacement opens until it is the main process (fdstore_unix.go).
+	toStore heldFiles
+
 	// initPipe, in a daemon run by the runtime's own init (process 1 of a
 	// container, reaper_unix.go), is where it tells init the pid of the
 	// daemon that replaces it; nil elsewhere.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -301,12 +302,17 @@ func dialControl(name string, pid int) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errNoControl, err)
 	}
-	prefix := controlPrefix(name, pid)
+	// The daemon names its socket with its pid as it sees it: in a pid
+	// namespace of its own (a container), another number than pid.
+	var prefixes []string
+	for _, p := range namespacePIDs(pid) {
+		prefixes = append(prefixes, controlPrefix(name, p))
+	}
 	lastErr := fmt.Errorf("%w: pid %d listens on none", errNoControl, pid)
 	for _, line := range strings.Split(string(table), "\n") {
 		// Num RefCount Protocol Flags Type St Inode Path
 		f := strings.Fields(line)
-		if len(f) != 8 || !strings.HasPrefix(f[7], prefix) {
+		if len(f) != 8 || !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(f[7], p) }) {
 			continue
 		}
 		conn, err := connectControl(f[7], pid)
@@ -406,4 +412,24 @@ func refusesCaller(pid int) bool {
 	var st unix.Stat_t
 	euid := os.Geteuid()
 	return euid != 0 && unix.Stat(fmt.Sprintf("/proc/%d", pid), &st) == nil && int(st.Uid) != euid
+}
+
+// namespacePIDs returns pid's numbers in each pid namespace it is in, from
+// this one down to its own (NSpid in /proc/PID/status), or pid alone.
+func namespacePIDs(pid int) []int {
+	pids := []int{pid}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return pids
+	}
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "NSpid:"); ok && len(strings.Fields(rest)) > 1 {
+			for _, field := range strings.Fields(rest)[1:] {
+				if n, err := strconv.Atoi(field); err == nil && n > 0 {
+					pids = append(pids, n)
+				}
+			}
+		}
+	}
+	return pids
 }

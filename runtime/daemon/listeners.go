@@ -145,3 +145,30 @@ func (k *keptFiles) handover() []ListenFD {
 	defer k.mu.Unlock()
 	return append(append([]ListenFD(nil), k.kept...), k.inherited...)
 }
+
+// A heldFiles holds files back from the store while holding is set.
+type heldFiles struct {
+	mu      sync.Mutex
+	holding bool
+	files   []ListenFD
+}
+
+// hold keeps f back and reports true while files are held.
+func (h *heldFiles) hold(name string, f *os.File) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.holding {
+		h.files = append(h.files, ListenFD{Name: name, File: f})
+	}
+	return h.holding
+}
+
+// release stops holding files and returns those held.
+func (h *heldFiles) release() []ListenFD {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.holding = false
+	files := h.files
+	h.files = nil
+	return files
+}

@@ -101,6 +101,9 @@ func (d *running) upgrade(ctx context.Context) (int, error) {
 		// exists.
 		unix.Kill(-session, unix.SIGKILL)
 		reap(session)
+		startedR.SetReadDeadline(time.Now().Add(readyCloseWait))
+		line, _ := io.ReadAll(startedR)
+		removeStagedPIDFiles(d.cfg, startedPID(string(line)))
 		// The new daemon may have published its pidfile before it failed.
 		if rerr := d.pidfile.reclaim(d.cfg); rerr != nil {
 			err = fmt.Errorf("%w; and the pidfile could not be taken back: %v", err, rerr)
@@ -118,6 +121,13 @@ func (d *running) handOver(pid int) {
 	d.manager().Notify(fmt.Sprintf("MAINPID=%d\nSTATUS=upgraded; pid %d serves", pid, pid))
 	if d.initPipe != nil {
 		fmt.Fprintf(d.initPipe, "%d\n", pid)
+	}
+	// restart keeps the flags of the daemon the start record names. The
+	// command that asked for the upgrade rewrites it too, but SIGUSR2 has
+	// none; a daemon that dropped privileges cannot, which is the record's
+	// point, and restart then reads the new daemon's command line.
+	if args, err := readStartRecord(d.cfg.PIDFile, os.Getpid()); err == nil {
+		writeStartRecord(d.cfg.PIDFile, pid, args)
 	}
 	d.handedOver.Store(true)
 	slog.Info("upgraded: the new daemon serves; draining", "pid", pid)
@@ -319,6 +329,7 @@ func (d *running) takeOver() error {
 	d.activated = activated
 	if pid, err := strconv.Atoi(os.Getenv(envPredecessor)); err == nil && pid > 0 {
 		d.predecessor, _ = openProcess(pid, nil)
+		d.storeWhenMain(pid) // fdstore_unix.go
 	}
 	os.Unsetenv(envPredecessor)
 	for _, l := range kept {
@@ -447,5 +458,25 @@ func (d *running) endPredecessor() {
 	if exited, _ := d.predecessor.wait(0); !exited {
 		slog.Warn("ending the daemon this one replaced, which still drains", "pid", d.predecessor.pid)
 		d.predecessor.signal(unix.SIGKILL)
+	}
+}
+
+// removeStagedPIDFiles removes what a replacement with pid, killed, left
+// of its staged pidfile beside cfg.PIDFile: the files named .PID.*pid.tmp
+// (pidlock_*.go, publish).
+func removeStagedPIDFiles(cfg Config, pid int) {
+	if cfg.PIDFile == "" || pid <= 0 {
+		return
+	}
+	dir := filepath.Dir(cfg.PIDFile)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	prefix := "." + strconv.Itoa(pid) + "."
+	for _, e := range entries {
+		if name := e.Name(); strings.HasPrefix(name, prefix) && strings.HasSuffix(name, "pid.tmp") && e.Type().IsRegular() {
+			unix.Unlink(filepath.Join(dir, name))
+		}
 	}
 }
