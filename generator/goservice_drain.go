@@ -89,6 +89,7 @@ func emitDrain(f *jen.File, o Options) {
 //		quiet chan struct{}
 //	}
 //
+//	// newBusyConns returns a busyConns that knows no connection yet.
 //	func newBusyConns() *busyConns {
 //		return &busyConns{busy: make(map[net.Conn]bool), quiet: make(chan struct{}, 1)}
 //	}
@@ -103,6 +104,7 @@ func emitBusyConns(f *jen.File) {
 		jen.Comment("quiet holds a token once busy has become empty."),
 		jen.Id("quiet").Chan().Struct(),
 	)
+	f.Comment("newBusyConns returns a busyConns that knows no connection yet.")
 	f.Func().Id("newBusyConns").Params().Op("*").Id("busyConns").Block(
 		jen.Return(jen.Op("&").Id("busyConns").Values(jen.Dict{
 			jen.Id("busy"):  jen.Make(jen.Map(jen.Qual("net", "Conn")).Bool()),

@@ -134,10 +134,10 @@ func emitServeHTTP(f *jen.File, o Options) {
 		"sends SIGKILL, and return.", o.Name)))
 	f.Func().Add(serviceRecv()).Id("Serve").Params(ctxParam()).Error().Block(
 		jen.Id("conns").Op(":=").Id("newBusyConns").Call(),
-		srv.Clone().Op(":=").Op("&").Qual("net/http", "Server").Values(jen.Dict{
+		srv.Clone().Op(":=").Op("&").Qual("net/http", "Server").Values(jen.Dict{ // jennifer sorts the keys
+			jen.Id("ConnState"):         jen.Id("conns").Dot("track"),
 			jen.Id("Handler"):           jen.Qual("net/http", "HandlerFunc").Call(jen.Id("s").Dot("hello")),
 			jen.Id("ReadHeaderTimeout"): jen.Lit(10).Op("*").Qual("time", "Second"),
-			jen.Id("ConnState"):         jen.Id("conns").Dot("track"),
 		}),
 		jen.Id("served").Op(":=").Make(jen.Chan().Error(), jen.Len(jen.Id("s").Dot("listeners"))),
 		jen.For(jen.List(jen.Id("_"), jen.Id("l")).Op(":=").Range().Id("s").Dot("listeners")).Block(

@@ -169,6 +169,7 @@ type busyConns struct {
 	quiet chan struct{}
 }
 
+// newBusyConns returns a busyConns that knows no connection yet.
 func newBusyConns() *busyConns {
 	return &busyConns{
 		busy:  make(map[net.Conn]bool),
