@@ -75,6 +75,9 @@ func emitService(o Options) *jen.File {
 		jen.Qual("log/slog", "Info").Call(jen.Lit("reloading"), jen.Lit("config"), jen.Id("s").Dot("configPath")),
 		jen.Return(jen.Nil()),
 	)
+	if len(o.Listen) > 0 {
+		emitBusyConns(f) // goservice_drain.go: the helper type of drain, last
+	}
 	return f
 }
 

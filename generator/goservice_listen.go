@@ -11,8 +11,8 @@ import (
 // the shape a zero-downtime upgrade needs: Init obtains the sockets
 // through the runtime (activated, handed over by the daemon being
 // replaced, or newly bound with daemon.Listen), and the cancellation of
-// Serve's context means "drain" (http.Server.Shutdown). The functions
-// below are the parts of emitService and emitServiceTest that differ.
+// Serve's context means "drain" (goservice_drain.go). The functions below
+// are the parts of emitService and emitServiceTest that differ.
 
 // defaultAddr is the address, as net.Listen takes it, that the scaffold
 // listens on where no socket is passed to it (off systemd): the first TCP
@@ -103,61 +103,61 @@ func listenInit(o Options) []jen.Code {
 }
 
 // emitServeHTTP adds to f the Serve of a daemon with listen addresses,
-// which serves HTTP on its sockets and drains when its context is
-// cancelled, and its handler.
+// which serves HTTP on its sockets and drains (emitDrain, in
+// goservice_drain.go) when its context is cancelled, and its handler.
 //
 //	func (s *service) Serve(ctx context.Context) error {
-//		srv := &http.Server{Handler: http.HandlerFunc(s.hello), ReadHeaderTimeout: 10 * time.Second}
-//		failed := make(chan error, len(s.listeners))
+//		conns := newBusyConns()
+//		srv := &http.Server{ConnState: conns.track, Handler: http.HandlerFunc(s.hello), ReadHeaderTimeout: 10 * time.Second}
+//		served := make(chan error, len(s.listeners))
 //		for _, l := range s.listeners {
-//			go func() { failed <- srv.Serve(l) }()
+//			go func() { served <- srv.Serve(l) }()
 //		}
 //		slog.Info("serving")
 //		select {
-//		case err := <-failed:
+//		case err := <-served:
 //			srv.Close()
 //			return err
 //		case <-ctx.Done():
 //		}
 //		slog.Info("draining")
-//		drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), daemon.DefaultStopTimeout/2)
-//		defer cancel()
-//		return srv.Shutdown(drain)
+//		return s.drain(context.WithoutCancel(ctx), srv, conns, served)
 //	}
 func emitServeHTTP(f *jen.File, o Options) {
 	srv := jen.Id("srv")
 	f.Add(comment(fmt.Sprintf("Serve is the daemon's work: it answers HTTP requests on the sockets from\n"+
 		"Init until ctx is cancelled, on SIGTERM or SIGINT (`%[1]s stop`), or once\n"+
 		"`%[1]s upgrade` (or SIGUSR2) has a new binary ready, serving on the same\n"+
-		"sockets. Either way, cancellation means \"drain\": stop accepting, let the\n"+
-		"requests under way finish, for at most half the time that `%[1]s stop`\n"+
-		"waits before it sends SIGKILL, and return.", o.Name)))
+		"sockets. Either way, cancellation means \"drain\": stop accepting, answer\n"+
+		"the requests under way and those that reach a connection already\n"+
+		"accepted, for at most half the time that `%[1]s stop` waits before it\n"+
+		"sends SIGKILL, and return.", o.Name)))
 	f.Func().Add(serviceRecv()).Id("Serve").Params(ctxParam()).Error().Block(
-		srv.Clone().Op(":=").Op("&").Qual("net/http", "Server").Values(jen.Dict{
+		jen.Id("conns").Op(":=").Id("newBusyConns").Call(),
+		srv.Clone().Op(":=").Op("&").Qual("net/http", "Server").Values(jen.Dict{ // jennifer sorts the keys
+			jen.Id("ConnState"):         jen.Id("conns").Dot("track"),
 			jen.Id("Handler"):           jen.Qual("net/http", "HandlerFunc").Call(jen.Id("s").Dot("hello")),
 			jen.Id("ReadHeaderTimeout"): jen.Lit(10).Op("*").Qual("time", "Second"),
 		}),
-		jen.Id("failed").Op(":=").Make(jen.Chan().Error(), jen.Len(jen.Id("s").Dot("listeners"))),
+		jen.Id("served").Op(":=").Make(jen.Chan().Error(), jen.Len(jen.Id("s").Dot("listeners"))),
 		jen.For(jen.List(jen.Id("_"), jen.Id("l")).Op(":=").Range().Id("s").Dot("listeners")).Block(
 			jen.Go().Func().Params().Custom(oneLineBlock(),
-				jen.Id("failed").Op("<-").Add(srv.Clone()).Dot("Serve").Call(jen.Id("l")),
+				jen.Id("served").Op("<-").Add(srv.Clone()).Dot("Serve").Call(jen.Id("l")),
 			).Call(),
 		),
 		jen.Qual("log/slog", "Info").Call(jen.Lit("serving")),
 		jen.Select().Block(
-			jen.Case(jen.Err().Op(":=").Op("<-").Id("failed")).Block(
+			jen.Case(jen.Err().Op(":=").Op("<-").Id("served")).Block(
 				srv.Clone().Dot("Close").Call(),
 				jen.Return(jen.Err()),
 			),
 			jen.Case(jen.Op("<-").Id("ctx").Dot("Done").Call()),
 		),
 		jen.Qual("log/slog", "Info").Call(jen.Lit("draining")),
-		jen.List(jen.Id("drain"), jen.Id("cancel")).Op(":=").Qual("context", "WithTimeout").Call(
-			jen.Qual("context", "WithoutCancel").Call(jen.Id("ctx")),
-			jen.Qual(daemonImportPath(o.Module), "DefaultStopTimeout").Op("/").Lit(2)),
-		jen.Defer().Id("cancel").Call(),
-		jen.Return(srv.Clone().Dot("Shutdown").Call(jen.Id("drain"))),
+		jen.Return(jen.Id("s").Dot("drain").Call(
+			jen.Qual("context", "WithoutCancel").Call(jen.Id("ctx")), srv.Clone(), jen.Id("conns"), jen.Id("served"))),
 	)
+	emitDrain(f, o)
 
 	//	// hello answers every request with the daemon's name, version and pid ...
 	//	func (s *service) hello(w http.ResponseWriter, r *http.Request) {
