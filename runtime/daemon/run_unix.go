@@ -141,8 +141,9 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 		stopControl()
 		d.endPredecessor() // upgrade_unix.go
 	}()
-	started(0, nil)
+	// Ready for an upgrade before whoever waits for the start learns it.
 	d.started.Store(true)
+	started(0, nil)
 	if !d.replacing {
 		// A replacement becomes the service manager's main process when
 		// the daemon it replaces says so (MAINPID=): it was ready already.
