@@ -3,9 +3,9 @@
 package daemon
 
 import (
+	"io"
 	"log/slog"
 	"os"
-	"time"
 )
 
 // storeFile puts f, kept under name, in systemd's file descriptor store when
@@ -33,15 +33,14 @@ func (d *running) sendToStore(name string, f *os.File) {
 }
 
 // storeWhenMain, in a daemon that an upgrade started, holds the files it
-// opens back from the store until the daemon it replaces has exited: that
-// one names this one the main process (MAINPID=) before it drains.
-func (d *running) storeWhenMain(predecessor int) {
+// opens back from the store until the daemon it replaces has named it the
+// main process (MAINPID=): that one then closes its end of promoted, or
+// exits, and the read here ends.
+func (d *running) storeWhenMain(promoted *os.File) {
 	d.toStore.holding = true
 	go func() {
-		if p, err := openProcess(predecessor, nil); err == nil {
-			p.wait(100 * 365 * 24 * time.Hour) // until it exits
-			p.close()
-		}
+		io.Copy(io.Discard, promoted)
+		promoted.Close()
 		for _, l := range d.toStore.release() {
 			d.sendToStore(l.Name, l.File)
 		}

@@ -53,6 +53,7 @@ const (
 	handedActivated = 'a' // passed by the service manager (Activation)
 	handedKept      = 'k' // kept with Listen
 	handedInit      = 'i' // the pipe to the runtime's init (initPipe)
+	handedPromotion = 'm' // a pipe the old daemon closes once it has sent MAINPID=
 )
 
 // errNotStarted: an upgrade was asked for before the daemon was ready.
@@ -87,9 +88,18 @@ func (d *running) upgrade(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	defer startedR.Close()
-	session, err := d.startUpgrade(w, startedW)
+	// Closed once the new daemon is the service manager's main process.
+	promotedR, promotedW, err := os.Pipe()
+	if err != nil {
+		w.Close()
+		startedW.Close()
+		return 0, err
+	}
+	defer promotedW.Close()
+	session, err := d.startUpgrade(w, startedW, promotedR)
 	w.Close()
 	startedW.Close()
+	promotedR.Close()
 	if err != nil {
 		return 0, err
 	}
@@ -112,6 +122,7 @@ func (d *running) upgrade(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	d.handOver(pid)
+	promotedW.Close()
 	return pid, nil
 }
 
@@ -191,17 +202,18 @@ func (d *running) awaitReplacement(ctx context.Context, r, started *os.File, ses
 
 // startUpgrade starts the program at the daemon's path as the session
 // leader of an upgrade, with ready as its readiness pipe, started as its
-// STARTED pipe and the files handed over after it, and returns its pid. Its
+// STARTED pipe and the files handed over after it, promoted among them,
+// and returns its pid. Its
 // standard I/O, and the replacement's, are this daemon's: the journal under
 // a service manager; a detached daemon's is redirected by the replacement
 // as by any daemon.
-func (d *running) startUpgrade(ready, started *os.File) (int, error) {
+func (d *running) startUpgrade(ready, started, promoted *os.File) (int, error) {
 	handoff, err := newHandoff(stageUpgrade)
 	if err != nil {
 		return 0, err
 	}
 	defer handoff.Close()
-	handed := d.handedFiles()
+	handed := append(d.handedFiles(), handedFile{handedPromotion, "promoted", promoted})
 	files := []uintptr{0, 1, 2, handoff.Fd(), ready.Fd(), started.Fd()}
 	entries := make([]string, 0, len(handed))
 	for _, h := range handed {
@@ -321,57 +333,66 @@ func (d *running) handedFiles() []handedFile {
 // takeOver makes d, started by an upgrade, the replacement of the daemon
 // that started it: it takes the files that daemon handed over.
 func (d *running) takeOver() error {
-	activated, kept, err := takeHandedFiles()
+	h, err := takeHandedFiles()
 	if err != nil {
 		return fmt.Errorf("taking over from the old daemon: %w", err)
 	}
 	d.replacing = true
-	d.activated = activated
+	d.activated = h.activated
+	d.keptFiles.inherited = h.kept
+	d.initPipe = h.init
 	if pid, err := strconv.Atoi(os.Getenv(envPredecessor)); err == nil && pid > 0 {
 		d.predecessor, _ = openProcess(pid, nil)
-		d.storeWhenMain(pid) // fdstore_unix.go
 	}
 	os.Unsetenv(envPredecessor)
-	for _, l := range kept {
-		if l.Name == "\x00init" {
-			d.initPipe = l.File
-		} else {
-			d.keptFiles.inherited = append(d.keptFiles.inherited, l)
-		}
+	if h.promoted != nil {
+		d.storeWhenMain(h.promoted) // fdstore_unix.go
 	}
 	return nil
 }
 
+// A handover is what a daemon that replaces another got from it.
+type handover struct {
+	activated Activated  // the sockets a service manager passed
+	kept      []ListenFD // the files kept with Listen
+	init      *os.File   // the pipe to the runtime's init, or nil
+	promoted  *os.File   // closed by the old daemon once this one is main
+}
+
 // takeHandedFiles is, in a daemon that replaces another, the files the old
-// one handed over: the activated sockets and the kept files. It unsets
-// envHandover and marks the descriptors close-on-exec.
-func takeHandedFiles() (activated Activated, kept []ListenFD, err error) {
+// one handed over. It unsets envHandover and marks the descriptors
+// close-on-exec.
+func takeHandedFiles() (handover, error) {
+	var h handover
 	_, ok := os.LookupEnv(envHandover)
 	entries := handedEntries()
 	os.Unsetenv(envHandover)
 	if !ok {
-		return nil, nil, fmt.Errorf("%s is not set", envHandover)
+		return h, fmt.Errorf("%s is not set", envHandover)
 	}
 	for i, entry := range entries {
 		fd := handedFDStart + i
-		if len(entry) < 2 || entry[0] != handedActivated && entry[0] != handedKept && entry[0] != handedInit {
-			return nil, nil, fmt.Errorf("%s: entry %q is not a kind and a name", envHandover, entry)
+		if len(entry) < 2 {
+			return h, fmt.Errorf("%s: entry %q is not a kind and a name", envHandover, entry)
 		}
 		if err := markCloseOnExec(fd); err != nil {
-			return nil, nil, fmt.Errorf("%s: descriptor %d: %w", envHandover, fd, err)
+			return h, fmt.Errorf("%s: descriptor %d: %w", envHandover, fd, err)
 		}
 		l := ListenFD{Name: entry[1:], File: os.NewFile(uintptr(fd), entry[1:])}
 		switch entry[0] {
 		case handedActivated:
-			activated = append(activated, l)
+			h.activated = append(h.activated, l)
+		case handedKept:
+			h.kept = append(h.kept, l)
 		case handedInit:
-			l.Name = "\x00init" // no kept file's name: Listen refuses NUL
-			kept = append(kept, l)
+			h.init = l.File
+		case handedPromotion:
+			h.promoted = l.File
 		default:
-			kept = append(kept, l)
+			return h, fmt.Errorf("%s: entry %q is of no known kind", envHandover, entry)
 		}
 	}
-	return activated, kept, nil
+	return h, nil
 }
 
 // protectHandedFiles marks the descriptors handed over close-on-exec, as
