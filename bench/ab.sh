@@ -46,20 +46,22 @@ fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
+# Once, so that every run times the same runtime while the branch moves.
+commit=$(git -C "$REPO_DIR" rev-parse --verify "$rev^{commit}")
 bench_init
 report=$(bench_tool benchreport)
 dirs=()
 for ((i = 1; i <= repeat; i++)); do
 	echo "== run $i of $repeat (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 	"$BENCH_DIR/daemon-ready.sh" -n "$rounds" --limits "$limits" --only go-reexec,gendaemon,gendaemon-rev \
-		--rev "$rev" --out "$out/$i" >"$out/$i.log" 2>&1 || {
+		--rev "$commit" --out "$out/$i" >"$out/$i.log" 2>&1 || {
 		echo "ab.sh: run $i failed; see $out/$i.log" >&2
 		exit 1
 	}
 	dirs+=("$out/$i")
 done
 {
-	echo "bench/ab.sh -r $repeat -n $rounds --limits $limits --rev $rev ($(git -C "$REPO_DIR" rev-parse --short "$rev")); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "bench/ab.sh -r $repeat -n $rounds --limits $limits --rev $rev (${commit:0:7}); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
 	"$report" -summary -also gendaemon-rev "${dirs[@]}"
 } | tee "$out/summary.md"
