@@ -23,6 +23,16 @@ func TestStartRecord(t *testing.T) {
 	if err != nil || !slices.Equal(got, args) {
 		t.Fatalf("readStartRecord = %q, %v; want %q", got, err, args)
 	}
+	// The next start's record replaces it.
+	if err := writeStartRecord(pidFile, 43, args[:2]); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := readStartRecord(pidFile, 43); err != nil || !slices.Equal(got, args[:2]) {
+		t.Fatalf("readStartRecord of the second record = %q, %v; want %q", got, err, args[:2])
+	}
+	if err := writeStartRecord(pidFile, 42, args); err != nil {
+		t.Fatal(err)
+	}
 	if fi, err := os.Stat(startRecordPath(pidFile)); err != nil || fi.Mode().Perm() != startRecordMode {
 		t.Errorf("record mode %v (%v), want %v", fi.Mode().Perm(), err, os.FileMode(startRecordMode))
 	}

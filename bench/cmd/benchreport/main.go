@@ -2,10 +2,16 @@
 // daemon-ready harness (../shared/bench: runs.jsonl, meta.json, summary.md
 // in its --out directory) and prints, for one target, its medians beside the
 // baselines measured in the same run, the ratios issue 5 sets as targets
-// with PASS or MISS, and the correctness of its detach.
+// with PASS or MISS, and the correctness of its detach. Beside each target
+// of -also it prints the target's launcher-return time over that target's
+// in the same round (paired.go). With -summary it reads several runs
+// instead and prints each run's ratios, then their median and range
+// (summary.go).
 //
 // usage: benchreport -out DIR [-target gendaemon] [-baseline go-reexec]
 // [-seed seed-createDaemon] [-pidfile PATH] [-also T1,T2]
+//
+//	benchreport -summary [-target gendaemon] [-baseline go-reexec] [-also T1] DIR...
 package main
 
 import (
@@ -42,6 +48,7 @@ type options struct {
 func run(args []string, w io.Writer) error {
 	var o options
 	var also string
+	var multi bool
 	fs := flag.NewFlagSet("benchreport", flag.ContinueOnError)
 	fs.StringVar(&o.out, "out", "", "the harness's results `dir` (runs.jsonl, meta.json, summary.md)")
 	fs.StringVar(&o.target, "target", "gendaemon", "the target under test")
@@ -49,14 +56,18 @@ func run(args []string, w io.Writer) error {
 	fs.StringVar(&o.seed, "seed", "seed-createDaemon", "the target it must be 100x faster than at 1048576")
 	fs.StringVar(&o.pidfile, "pidfile", "", "the target's pidfile `path`, to recognise its descriptor")
 	fs.StringVar(&also, "also", "", "comma-separated further targets to compare with the baseline")
+	fs.BoolVar(&multi, "summary", false, "summarise the runs in the directories given as arguments")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if o.out == "" {
-		return errors.New("-out is required")
-	}
 	if also != "" {
 		o.also = strings.Split(also, ",")
+	}
+	if multi {
+		return summary(w, fs.Args(), o) // summary.go
+	}
+	if o.out == "" {
+		return errors.New("-out is required")
 	}
 	res, err := load(o.out)
 	if err != nil {
@@ -291,6 +302,7 @@ func report(w io.Writer, r *results, o options) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w)
+	pairedReport(w, r, o.target, o.also) // paired.go
 
 	// quotient divides num's median ready time, or with returned its
 	// launcher-return time (what a user of `NAME start` waits for, issue
