@@ -250,6 +250,10 @@ func TestStopFromCopiedBinary(t *testing.T) {
 	cmd := exec.Command(copied, "stop", "--pidfile", h.pidFile())
 	cmd.Env = h.command("main").Env
 	out, err := cmd.CombinedOutput()
+	if err == nil && !daemon.StopWaitsForExit {
+		// Stop saw the lock go, which the daemon drops as it exits.
+		waitExit(t, pid, 5*time.Second)
+	}
 	if _, statErr := os.Stat(fmt.Sprintf("/proc/%d", pid)); statErr == nil && readStat(t, pid).state != "Z" {
 		if _, pidfileErr := os.Stat(h.pidFile()); pidfileErr != nil || err == nil {
 			t.Errorf("stop from a copy of the program (%v) left the daemon %d running (pidfile: %v); want it stopped, or a refusal that keeps its pidfile:\n%s", err, pid, pidfileErr, out)
