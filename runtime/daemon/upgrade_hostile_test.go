@@ -652,16 +652,7 @@ func TestUpgradeStoresNewListenersFromTheMainPID(t *testing.T) {
 	recv := notifyReceiver(t, filepath.Join(h.dir, "notify"))
 	cmd := h.cmd("run", "--pidfile", "")
 	cmd.Env = append(cmd.Env, "NOTIFY_SOCKET="+filepath.Join(h.dir, "notify"))
-	out, err := os.Create(filepath.Join(h.dir, "runner.out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { endProcess(t, cmd.Process.Pid) })
+	h.startForeground(cmd)
 	_, old := h.listening()
 	main := old
 	check := func(d datagram) {

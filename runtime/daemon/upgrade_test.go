@@ -346,18 +346,7 @@ func TestUpgradeUnderServiceManager(t *testing.T) {
 	recv := notifyReceiver(t, filepath.Join(h.dir, "notify"))
 	cmd := exec.Command(os.Args[0], "run", "--pidfile", "")
 	cmd.Env = h.command("upgrade", "NOTIFY_SOCKET="+filepath.Join(h.dir, "notify")).Env
-	// A file, not a pipe: the new daemon inherits the old one's standard
-	// output (the journal, under systemd), and a pipe would stay open.
-	out, err := os.Create(filepath.Join(h.dir, "runner.out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { endProcess(t, cmd.Process.Pid) })
+	out := h.startForeground(cmd)
 	addr, old := h.listening()
 	if old != cmd.Process.Pid {
 		t.Fatalf("pid %d listens; want the runner, %d", old, cmd.Process.Pid)
@@ -386,7 +375,7 @@ func TestUpgradeUnderServiceManager(t *testing.T) {
 		t.Fatalf("notification %+v; want %q from the old daemon, %d", d, want, old)
 	}
 	if err := cmd.Wait(); err != nil {
-		t.Fatalf("the old daemon: %v\n%s", err, readFile(t, out.Name()))
+		t.Fatalf("the old daemon: %v\n%s", err, readFile(t, out))
 	}
 	if got := server(t, addr); got != replacement {
 		t.Fatalf("pid %d answered; want the new daemon, %d", got, replacement)
@@ -439,4 +428,24 @@ func TestUpgradeOfUnprivilegedDaemon(t *testing.T) {
 	if got := server(t, addr); got != replacement {
 		t.Errorf("pid %d answered; want %d", got, replacement)
 	}
+}
+
+// startForeground starts cmd, a daemon that runs in the foreground, which
+// the test ends, and returns the file its output goes to: a file, not a
+// pipe, because the daemon that an upgrade starts inherits the old one's
+// standard output (the journal, under systemd), and would hold a pipe
+// open after the old one has exited.
+func (h *harness) startForeground(cmd *exec.Cmd) string {
+	h.t.Helper()
+	out, err := os.Create(filepath.Join(h.dir, "runner.out"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { endProcess(h.t, cmd.Process.Pid) })
+	return out.Name()
 }
