@@ -167,6 +167,8 @@ func (d *running) awaitReplacement(ctx context.Context, r, started *os.File, ses
 	defer stop()
 	data, err := readMessage(r)
 	switch {
+	case ctx.Err() != nil && d.serving.Err() == nil:
+		return 0, errors.New("the caller of upgrade gave up waiting, so the new binary was stopped")
 	case ctx.Err() != nil:
 		return 0, errors.New("the daemon is stopping, so the new binary was stopped")
 	case errors.Is(err, os.ErrDeadlineExceeded):
