@@ -700,7 +700,12 @@ func TestUpgradeUnderContainerInit(t *testing.T) {
 	h := newHostileHarness(t)
 	cmd := exec.Command("unshare", "--pid", "--fork", "--kill-child", "--", os.Args[0], "run", "--pidfile", "")
 	cmd.Env = h.command("upgrade-hostile").Env
-	h.startRunner(cmd)
+	out := h.startRunner(cmd)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the container's output:\n%s", out)
+		}
+	})
 	// Events name pids of the container's namespace: only the host's pids
 	// are ended at cleanup, found as children.
 	addr, _, _ := strings.Cut(h.event("listening"), " ")
