@@ -712,6 +712,9 @@ func TestUpgradeUnderContainerInit(t *testing.T) {
 	init := onlyChildOf(t, cmd.Process.Pid)
 	t.Cleanup(func() { endProcess(t, init) }) // and with it the namespace
 	service := onlyChildOf(t, init)
+	// "listening" comes from Init; an answer comes from Serve, once the
+	// daemon is ready, and takes an upgrade.
+	server(t, addr)
 	if err := unix.Kill(init, unix.SIGUSR2); err != nil {
 		t.Fatal(err)
 	}
