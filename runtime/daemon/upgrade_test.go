@@ -185,15 +185,18 @@ func TestUpgradeHandsOverTheListener(t *testing.T) {
 		if newAddr != addr || strconv.Itoa(replacement) != m[1] {
 			t.Fatalf("pid %d listens on %s; want pid %s on %s, the old daemon's socket", replacement, newAddr, m[1], addr)
 		}
-		// upgrade returns once the old daemon has drained and exited.
+		// upgrade returns once the old daemon has drained and exited;
+		// where it waits as stop does, by the pidfile's lock, which the
+		// daemon drops after its Serve has returned, once it exits.
 		if pidfd, err := unix.PidfdOpen(old, 0); err == nil {
 			gone := exited(pidfd, 0)
 			unix.Close(pidfd)
-			if !gone {
+			if !gone && daemon.StopWaitsForExit {
 				t.Fatalf("upgrade returned while the old daemon, pid %d, still ran", old)
 			}
 		}
 		h.eventsUntil(fmt.Sprintf("drained %d", old))
+		waitExit(t, old, 10*time.Second)
 		h.pidFileNames(replacement)
 		if got := server(t, addr); got != replacement {
 			t.Fatalf("pid %d answered after the upgrade; want %d", got, replacement)
