@@ -21,7 +21,7 @@ const (
 	stageLauncher = 0 // the process the user ran: no handoff
 	stageSession  = 1 // the session leader that starts the daemon and exits
 	stageDaemon   = 2 // the daemon
-	stageUpgrade  = 3 // the session leader of an upgrade (upgrade_unix.go)
+	stageUpgrade  = 3 // the session leader of an upgrade (replacement_unix.go)
 	stageReplace  = 4 // the daemon that an upgrade starts to replace the running one
 )
 

@@ -139,7 +139,7 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 		cancel()
 		loopDone()
 		stopControl()
-		d.endPredecessor() // upgrade_unix.go
+		d.endPredecessor() // replacement_unix.go
 	}()
 	// Ready for an upgrade before whoever waits for the start learns it.
 	d.started.Store(true)

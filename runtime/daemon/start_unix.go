@@ -417,3 +417,32 @@ func stdioPath(cfg Config) string {
 	}
 	return cfg.Stdio
 }
+
+// readinessReporter returns what sends a daemon's one message on the
+// readiness pipe ready: a word, the sender's pid, the word's payload and
+// msgEnd. A daemon that reports a failure exits, and keeps the pipe open
+// until it has, so that its launcher returns only once it is gone; a ready
+// one closes it at once.
+func readinessReporter(ready *os.File) func(word, payload string) {
+	return func(word, payload string) {
+		fmt.Fprintf(ready, "%s %d %s%s", word, os.Getpid(), strings.ReplaceAll(payload, msgEnd, ""), msgEnd)
+		if word == msgReady {
+			ready.Close()
+		}
+	}
+}
+
+// startedReporter turns the outcome of a daemon's start-up into its
+// message on the readiness pipe, through report.
+func startedReporter(report func(word, payload string)) func(pid int, err error) {
+	return func(pid int, err error) {
+		switch {
+		case errors.Is(err, ErrAlreadyRunning):
+			report(msgRunning, strconv.Itoa(pid))
+		case err != nil:
+			report(msgError, errorPayload(err))
+		default:
+			report(msgReady, "")
+		}
+	}
+}

@@ -13,5 +13,5 @@ func protectStartDescriptors() {
 	unix.CloseOnExec(handoffFD)
 	unix.CloseOnExec(readyFD)
 	unix.CloseOnExec(startedFD)
-	protectHandedFiles() // upgrade_unix.go
+	protectHandedFiles() // replacement_unix.go
 }
