@@ -1,0 +1,1 @@
+../../../../runtime/daemon/replacement_unix.go
