@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gendaemon/gendaemon/bench/httpload"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -304,20 +306,6 @@ func exitedWithin(pidfd int, timeout time.Duration) bool {
 	}
 }
 
-// loadResult is what bench/cmd/httpload prints at its end.
-type loadResult struct {
-	Requests     int              `json:"requests"`
-	Failures     int              `json:"failures"`
-	Refused      int              `json:"refused"`
-	Stale        int              `json:"stale"`
-	Conns        int64            `json:"conns"`
-	Versions     map[string]int   `json:"versions"`
-	PIDs         map[string][]int `json:"pids"`
-	Errors       []string         `json:"errors"`
-	StaleAnswers []string         `json:"staleAnswers"`
-	MaxLatency   float64          `json:"maxLatencyMs"`
-}
-
 // A loadClient is bench/cmd/httpload running against the daemon.
 type loadClient struct {
 	t     *testing.T
@@ -392,9 +380,9 @@ func (l *loadClient) send(line string) {
 }
 
 // result waits for the client's result, at most timeout.
-func (l *loadClient) result(timeout time.Duration) loadResult {
+func (l *loadClient) result(timeout time.Duration) httpload.Result {
 	l.t.Helper()
-	var r loadResult
+	var r httpload.Result
 	if err := json.Unmarshal([]byte(l.next(timeout)), &r); err != nil {
 		l.t.Fatalf("httpload's result: %v", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gendaemon/gendaemon/bench/httpload"
 )
 
 // Load of the upgrade tests: keep-alive clients, as the issue asks, and a
@@ -148,7 +150,7 @@ func TestUpgradeToAFailingBinaryUnderLoad(t *testing.T) {
 
 // checkLoad fails the test if a request failed, a connection was refused
 // or an old version answered after the upgrade to a newer one returned.
-func checkLoad(t *testing.T, r loadResult) {
+func checkLoad(t *testing.T, r httpload.Result) {
 	t.Helper()
 	if r.Requests == 0 {
 		t.Fatal("no request was made")

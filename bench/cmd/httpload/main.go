@@ -14,7 +14,7 @@
 // number) says that an upgrade to VERSION has returned: a response from an
 // older version to a request sent after the line was read counts as stale.
 // A line "stop" ends the run before -duration. At the end it prints the
-// result, as one line of JSON (Result).
+// result, as one line of JSON (httpload.Result, bench/httpload).
 //
 // usage: httpload -url URL [-clients 20] [-fresh 0] [-duration 10s] [-timeout 5s] [-any]
 package main
@@ -37,6 +37,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/gendaemon/gendaemon/bench/httpload"
 )
 
 func main() {
@@ -44,25 +46,6 @@ func main() {
 		fmt.Fprintf(os.Stderr, "httpload: %v\n", err)
 		os.Exit(1)
 	}
-}
-
-// Result is what httpload prints at the end.
-type Result struct {
-	Requests int `json:"requests"` // answered or failed
-	Failures int `json:"failures"` // transport errors and non-200 answers, refused included
-	Refused  int `json:"refused"`  // connections refused (ECONNREFUSED)
-	Stale    int `json:"stale"`    // answers from a version older than expected
-	// Conns is the number of connections opened.
-	Conns int64 `json:"conns"`
-	// Versions counts the answers of each version, and PIDs lists the
-	// processes that answered for it.
-	Versions map[string]int   `json:"versions"`
-	PIDs     map[string][]int `json:"pids"`
-	// Errors and StaleAnswers are the first few of each, described.
-	Errors       []string `json:"errors,omitempty"`
-	StaleAnswers []string `json:"staleAnswers,omitempty"`
-	// MaxLatency is the longest time one request took, in milliseconds.
-	MaxLatency float64 `json:"maxLatencyMs"`
 }
 
 // maxExamples bounds Errors and StaleAnswers.
@@ -108,11 +91,11 @@ type load struct {
 	fresh    *http.Client
 
 	mu  sync.Mutex
-	res Result
+	res httpload.Result
 }
 
 func newLoad(o options) *load {
-	l := &load{o: o, res: Result{Versions: map[string]int{}, PIDs: map[string][]int{}}}
+	l := &load{o: o, res: httpload.Result{Versions: map[string]int{}, PIDs: map[string][]int{}}}
 	dialer := &net.Dialer{Timeout: o.timeout}
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		l.conns.Add(1)
@@ -146,7 +129,7 @@ func (l *load) readCommands(r io.Reader, stop func()) {
 
 // run runs the clients until ctx ends, calls running once each has had the
 // outcome of its first request, and returns the result.
-func (l *load) run(ctx context.Context, running func()) Result {
+func (l *load) run(ctx context.Context, running func()) httpload.Result {
 	l.began = time.Now()
 	var first, done sync.WaitGroup
 	first.Add(l.o.clients + l.o.fresh)

@@ -10,11 +10,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gendaemon/gendaemon/bench/httpload"
 )
 
 // loadFor runs a load of 2 keep-alive clients and 1 fresh one on url for d,
 // with expected as the oldest version allowed.
-func loadFor(t *testing.T, url string, expected int64, d time.Duration) Result {
+func loadFor(t *testing.T, url string, expected int64, d time.Duration) httpload.Result {
 	t.Helper()
 	l := newLoad(options{url: url, clients: 2, fresh: 1, timeout: 5 * time.Second})
 	l.expected.Store(expected)
@@ -87,7 +89,7 @@ func TestStopsOnCommand(t *testing.T) {
 		t.Errorf("run took %v after stop", took)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	var r Result
+	var r httpload.Result
 	if len(lines) != 2 || lines[0] != "running" || json.Unmarshal([]byte(lines[1]), &r) != nil || r.Failures != 0 {
 		t.Errorf("output %q; want running, then a result without failures", out.String())
 	}

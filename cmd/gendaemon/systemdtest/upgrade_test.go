@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gendaemon/gendaemon/bench/httpload"
+
 	"github.com/gendaemon/gendaemon/generator"
 )
 
@@ -260,20 +262,6 @@ func (c *container) waitGone(pid string) {
 	}
 }
 
-// loadResult is what bench/cmd/httpload prints at its end.
-type loadResult struct {
-	Requests     int              `json:"requests"`
-	Failures     int              `json:"failures"`
-	Refused      int              `json:"refused"`
-	Stale        int              `json:"stale"`
-	Conns        int64            `json:"conns"`
-	Versions     map[string]int   `json:"versions"`
-	PIDs         map[string][]int `json:"pids"`
-	Errors       []string         `json:"errors"`
-	StaleAnswers []string         `json:"staleAnswers"`
-	MaxLatency   float64          `json:"maxLatencyMs"`
-}
-
 // A loadClient is bench/cmd/httpload (/lab/httpload) running in the
 // container, in its network namespace, against httpdAddr.
 type loadClient struct {
@@ -345,9 +333,9 @@ func (l *loadClient) send(line string) {
 }
 
 // result returns the client's result, once it has ended.
-func (l *loadClient) result() loadResult {
+func (l *loadClient) result() httpload.Result {
 	l.t.Helper()
-	var r loadResult
+	var r httpload.Result
 	if err := json.Unmarshal([]byte(l.next()), &r); err != nil {
 		l.t.Fatalf("httpload's result: %v", err)
 	}
