@@ -118,6 +118,10 @@ func takeHandedFiles() (handover, error) {
 // protectStartDescriptors does the handoff's, before the service's code
 // runs in the session leader of an upgrade and in the replacement.
 func protectHandedFiles() {
+	entries := handedEntries()
+	if len(entries) == 0 {
+		return // every start but an upgrade's: no second look at the handoff
+	}
 	first := handedFDStart
 	switch handoffStage() {
 	case stageUpgrade:
@@ -126,7 +130,7 @@ func protectHandedFiles() {
 	default:
 		return
 	}
-	for i := range handedEntries() {
+	for i := range entries {
 		unix.CloseOnExec(first + i)
 	}
 }
