@@ -127,7 +127,7 @@ func launch(cfg Config) (int, error) {
 		// for a process that inherited it before it was protected).
 		startedR.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 		line, _ := io.ReadAll(startedR)
-		return 0, abandonStart(cfg, pid, startedPID(string(line)))
+		return 0, abandonStart(cfg, pid, startedPID(string(line)), r)
 	}
 	if readErr != nil {
 		return 0, fmt.Errorf("reading the daemon's readiness: %w", readErr)
@@ -191,8 +191,10 @@ func startedPID(line string) int {
 // while a process group of that number exists, so killing the group reaches
 // them and nothing else. Then it removes the pidfile, so that a failed start
 // leaves nothing behind. daemon is the daemon's pid, or 0 if it never
-// started.
-func abandonStart(cfg Config, session, daemon int) error {
+// started. ready is the launcher's end of the readiness pipe: every process
+// of the start holds the other end until it exits, so its end is where a
+// system that cannot wait for a process without a pidfile sees them gone.
+func abandonStart(cfg Config, session, daemon int, ready *os.File) error {
 	var p *process
 	if daemon > 0 {
 		p, _ = openProcess(daemon, nil) // before the kill: the pid is still the daemon's
@@ -213,6 +215,8 @@ func abandonStart(cfg Config, session, daemon int) error {
 			f.Close()
 		}
 	}
+	ready.SetReadDeadline(time.Now().Add(killWait))
+	io.Copy(io.Discard, ready)
 	removeStalePIDFile(cfg)
 	if daemon > 0 {
 		return fmt.Errorf("the daemon (pid %d) was not ready within %v, so it was killed; raise the start timeout if its start-up takes that long", daemon, cfg.StartTimeout)
