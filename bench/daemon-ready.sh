@@ -28,6 +28,9 @@
 # and print medians, ratios and the correctness of gendaemon's detach
 # (bench/cmd/benchreport).  A second target, gendaemon-static, is the same
 # project built with CGO_ENABLED=0: a diagnostic, not one of issue 5's targets.
+# A third, go-reexec-wait (bench/gowait), is go-reexec whose launcher returns
+# only once the daemon has said it is ready, as gendaemon's start does: the
+# floor for what a user of start waits for.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -94,9 +97,13 @@ echo "gendaemon:        $(linkage "$bin")ally linked"
 echo "gendaemon-static: $(linkage "$static_bin")ally linked"
 report=$(bench_tool benchreport)
 
+# The floor for a start that returns once its daemon is ready: go-reexec
+# whose launcher waits for the daemon's word on a pipe (bench/gowait).
+(cd "$BENCH_DIR/gowait" && "$GO" build -trimpath -o "$BENCH_TMP/gowait" .)
 targets=(--target "gendaemon=$bin start --pidfile $pidfile"
-	--target "gendaemon-static=$static_bin start --pidfile $static_pidfile")
-also=gendaemon-static
+	--target "gendaemon-static=$static_bin start --pidfile $static_pidfile"
+	--target "go-reexec-wait=$BENCH_TMP/gowait start")
+also=gendaemon-static,go-reexec-wait
 if [[ -n $stripped ]]; then
 	build_project "$proj" "$BENCH_TMP/gdbench-stripped" -ldflags='-s -w'
 	track_pidfile "$BENCH_TMP/gd-stripped.pid"
