@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # breakdown.sh: where a detached start spends its time, stage by stage,
-# for a generated gendaemon daemon and the go-reexec baseline of
-# ../shared/bench, from a syscall trace (bench/cmd/breakdown).
+# for a generated gendaemon daemon, the go-reexec baseline of
+# ../shared/bench and go-reexec-wait (bench/gowait), from a syscall trace
+# (bench/cmd/breakdown).
 #
 # usage: bench/breakdown.sh [-n RUNS] [--strace] [--rev REV]
 #
@@ -42,7 +43,9 @@ track_pidfile "$pidfile"
 gen_probe_project gdbench "$proj" "$pidfile"
 build_project "$proj" "$BENCH_TMP/gdbench-bin"
 (cd "$SHARED_BENCH/go" && "$GO" build -trimpath -o "$BENCH_TMP/gobaseline" ./cmd/gobaseline)
+(cd "$BENCH_DIR/gowait" && "$GO" build -trimpath -o "$BENCH_TMP/gowait" .)
 targets=(-target "go-reexec=$BENCH_TMP/gobaseline start"
+	-target "go-reexec-wait=$BENCH_TMP/gowait start"
 	-target "gendaemon=$BENCH_TMP/gdbench-bin start --pidfile $pidfile")
 if [[ -n $rev ]]; then
 	cp -r "$proj" "$BENCH_TMP/gdbench-rev"

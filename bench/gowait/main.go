@@ -24,8 +24,10 @@ import (
 // stageEnv marks the re-executed stages; the daemon removes it.
 const stageEnv = "GOWAIT_STAGE"
 
-// readyFD is the descriptor of the readiness pipe in the re-executed stages.
-const readyFD = 3
+// readyFD is the descriptor of the readiness pipe in the re-executed stages:
+// 4, where gendaemon's daemon has its own, so that bench/breakdown finds the
+// READY message in a trace of either (3 is left closed).
+const readyFD = 4
 
 // sysCloseRange is close_range(2)'s number, the same on every architecture.
 const sysCloseRange = 436
@@ -106,7 +108,7 @@ func spawn(stage string, setsid bool, ready int) int {
 	pid, err := syscall.ForkExec(self, os.Args, &syscall.ProcAttr{
 		Dir:   "/",
 		Env:   env,
-		Files: []uintptr{uintptr(null), uintptr(null), uintptr(null), uintptr(ready)},
+		Files: []uintptr{uintptr(null), uintptr(null), uintptr(null), ^uintptr(0), uintptr(ready)},
 		Sys:   &syscall.SysProcAttr{Setsid: setsid},
 	})
 	if err != nil {
