@@ -46,12 +46,10 @@ const (
 // processes it starts run Main again: Main must be called with the same
 // Config and service, before the program does anything else.
 func Main(cfg Config, svc Service) {
-	if reexecuted() {
-		// Before any of the service's code runs here (Commands,
-		// DefineFlags, flag values), so that a process it starts does not
-		// inherit the start's descriptors.
-		protectStartDescriptors()
-	}
+	// Before any of the service's code runs here (Commands, DefineFlags,
+	// flag values), so that a process it starts does not inherit the
+	// start's descriptors; a session leader exits there (stage_unix.go).
+	beginStage(cfg)
 	c := &cli{cfg: cfg, svc: svc, stdout: os.Stdout, stderr: os.Stderr}
 	os.Exit(c.run(os.Args[1:]))
 }

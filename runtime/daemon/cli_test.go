@@ -48,6 +48,10 @@ func spawnHelper() {
 	cmd.Run()
 }
 
+// defineEnv makes the CLI tests' DefineFlags report its pid: which
+// processes of a start run the service's code.
+const defineEnv = "DAEMONTEST_REPORT_DEFINE"
+
 // rewriteArgvEnv makes the CLI tests' Init, in the daemon, rewrite its own
 // command line to "x start --config=VALUE", as a compromised daemon can.
 const rewriteArgvEnv = "DAEMONTEST_REWRITE_ARGV"
@@ -74,6 +78,9 @@ func (s *cliService) DefineFlags(flags *flag.FlagSet) {
 	})
 	if os.Getenv(spawnEnv) != "" {
 		spawnHelper()
+	}
+	if os.Getenv(defineEnv) != "" {
+		report("define " + strconv.Itoa(os.Getpid()))
 	}
 	switch os.Getenv(clashEnv) {
 	case "flag":
@@ -452,6 +459,30 @@ func TestMainHooksBeforeStartLeakNoDescriptors(t *testing.T) {
 		if strings.HasPrefix(event, "pipe:") || strings.HasPrefix(event, "/memfd:") {
 			t.Errorf("a process started by the service's DefineFlags in a re-executed stage inherited a descriptor of the runtime: %s", event)
 		}
+	}
+}
+
+// TestMainSessionLeaderRunsNoServiceCode counts the processes of a start
+// that run the service's code (DefineFlags): the launcher and the daemon,
+// which parse the command line, and not the session leader between them,
+// which needs nothing of it and only starts the daemon.
+func TestMainSessionLeaderRunsNoServiceCode(t *testing.T) {
+	h := newHarness(t)
+	h.env = append(h.env, defineEnv+"=1")
+	pidFile := filepath.Join(h.dir, "cli.pid")
+	out, errOut, code := h.runMain("start", "--pidfile", pidFile)
+	if code != 0 {
+		t.Fatalf("start: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+	}
+	daemonPID := readPIDFile(t, pidFile)
+	var defined []string
+	for _, event := range h.eventsUntil("init") {
+		if pid, ok := strings.CutPrefix(event, "define "); ok {
+			defined = append(defined, pid)
+		}
+	}
+	if len(defined) != 2 || defined[1] != strconv.Itoa(daemonPID) {
+		t.Errorf("the service's DefineFlags ran in pids %v; want the launcher's, then the daemon's (%d) alone", defined, daemonPID)
 	}
 }
 

@@ -254,7 +254,15 @@ func (c *cli) start(name string) int {
 		}
 		c.cfg.Env = env
 	}
-	pid, err := Start(c.cfg, c.svc)
+	// The flags are recorded for restart while the daemon, ready, finishes
+	// its start-up (start_unix.go).
+	var recordErr error
+	record := func(pid int) {
+		if c.cfg.PIDFile != "" {
+			recordErr = writeStartRecord(c.cfg.PIDFile, pid, os.Args)
+		}
+	}
+	pid, err := start(c.cfg, c.svc, record)
 	if errors.Is(err, ErrAlreadyRunning) {
 		fmt.Fprintf(c.stdout, "%s is already running (pid %d)\n", c.cfg.Name, pid)
 		return exitOK
@@ -262,10 +270,8 @@ func (c *cli) start(name string) int {
 	if err != nil {
 		return c.fail(name, err)
 	}
-	if c.cfg.PIDFile != "" {
-		if err := writeStartRecord(c.cfg.PIDFile, pid, os.Args); err != nil {
-			fmt.Fprintf(c.stderr, "%s %s: not recording the flags for restart: %v\n", c.cfg.Name, name, err)
-		}
+	if recordErr != nil {
+		fmt.Fprintf(c.stderr, "%s %s: not recording the flags for restart: %v\n", c.cfg.Name, name, recordErr)
 	}
 	fmt.Fprintf(c.stdout, "%s started (pid %d)\n", c.cfg.Name, pid)
 	return exitOK

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -55,20 +54,17 @@ func controlPrefix(name string, pid int) string {
 // (descriptors, memory), before it tries again.
 const controlAcceptPause = 100 * time.Millisecond
 
-// serveControl listens on the daemon's control socket and sends the reloads
-// asked for to reloads until ctx is done. It returns a function that stops
-// it and waits until every request it took is answered, so that the
-// answer to an upgrade, which ends this daemon, reaches the caller; call
-// it once ctx is done. A daemon that cannot listen still runs; reload then only signals it.
-func (d *running) serveControl(ctx context.Context, reloads chan<- reloadRequest) (stop func()) {
-	var random [8]byte
-	_, err := unix.Getrandom(random[:], 0)
+// listenControl makes the daemon's control socket, whose connections wait
+// in its backlog until serveControl answers them, or returns nil: a daemon
+// that cannot listen still runs, and reload then only signals it.
+func (d *running) listenControl() *os.File {
+	random, err := unguessable() // random_*.go
 	fd := -1
 	if err == nil {
 		fd, err = unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	}
 	if err == nil {
-		name := controlPrefix(d.cfg.Name, os.Getpid()) + hex.EncodeToString(random[:])
+		name := controlPrefix(d.cfg.Name, os.Getpid()) + random
 		if err = unix.Bind(fd, &unix.SockaddrUnix{Name: name}); err == nil {
 			err = unix.Listen(fd, 8)
 		}
@@ -78,9 +74,20 @@ func (d *running) serveControl(ctx context.Context, reloads chan<- reloadRequest
 	}
 	if err != nil {
 		slog.Warn("no control socket: reload will not wait for the reload", "err", err)
+		return nil
+	}
+	return os.NewFile(uintptr(fd), "gendaemon-control")
+}
+
+// serveControl answers on l, the control socket (nil if there is none),
+// and sends the reloads asked for to reloads until ctx is done. It returns
+// a function that closes l and waits until every request it took is
+// answered, so that the answer to an upgrade, which ends this daemon,
+// reaches the caller; call it once ctx is done.
+func (d *running) serveControl(ctx context.Context, l *os.File, reloads chan<- reloadRequest) (stop func()) {
+	if l == nil {
 		return func() {}
 	}
-	l := os.NewFile(uintptr(fd), "gendaemon-control")
 	var answering sync.WaitGroup
 	go func() {
 		for {

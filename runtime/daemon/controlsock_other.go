@@ -4,6 +4,7 @@ package daemon
 
 import (
 	"context"
+	"os"
 	"time"
 )
 
@@ -12,7 +13,9 @@ import (
 
 const haveControlSockets = false
 
-func (d *running) serveControl(ctx context.Context, reloads chan<- reloadRequest) (stop func()) {
+func (d *running) listenControl() *os.File { return nil }
+
+func (d *running) serveControl(ctx context.Context, l *os.File, reloads chan<- reloadRequest) (stop func()) {
 	return func() {}
 }
 

@@ -31,6 +31,8 @@ func unixOnly(command string) error {
 // errors.ErrUnsupported.
 func Start(cfg Config, svc Service) (pid int, err error) { return 0, unixOnly("start") }
 
+func start(cfg Config, svc Service, whenReady func(pid int)) (int, error) { return Start(cfg, svc) }
+
 // Stop needs a pidfile, which exists only on Unix; here it returns an error
 // wrapping errors.ErrUnsupported.
 func Stop(cfg Config, timeout time.Duration) (pid int, killed bool, err error) {
@@ -52,9 +54,8 @@ func reload(cfg Config, timeout time.Duration) (pid int, waited bool, err error)
 // reexecuted is false: nothing is re-executed where Start does not detach.
 func reexecuted() bool { return false }
 
-// protectStartDescriptors has nothing to protect where nothing is
-// re-executed.
-func protectStartDescriptors() {}
+// beginStage has nothing to do where nothing is re-executed.
+func beginStage(cfg Config) {}
 
 // markCloseOnExec fails: there is no socket activation here.
 func markCloseOnExec(fd int) error { return errors.ErrUnsupported }

@@ -4,7 +4,6 @@ package daemon
 
 import (
 	"bytes"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -41,8 +40,8 @@ type pidFile struct {
 // daemons racing for one path cannot both win. A stale pidfile, one that
 // no daemon has locked (trust_unix.go), is replaced. If a running daemon
 // holds path, it returns that daemon's pid and an error wrapping
-// ErrAlreadyRunning.
-func createPIDFile(cfg Config) (*pidFile, int, error) {
+// ErrAlreadyRunning. beforeLink is called before the file is linked.
+func createPIDFile(cfg Config, beforeLink func()) (*pidFile, int, error) {
 	path := cfg.PIDFile
 	f, tmpName, err := lockedTempFile(filepath.Dir(path))
 	if err != nil {
@@ -61,6 +60,7 @@ func createPIDFile(cfg Config) (*pidFile, int, error) {
 	if err := holdStartingLock(f); err != nil {
 		return fail(0, fmt.Errorf("pidfile %s: %w", path, err))
 	}
+	beforeLink()
 	// Each pass either links the file or removes a stale pidfile; a path that
 	// keeps changing means another program is fighting over it.
 	for range 8 {
@@ -153,7 +153,11 @@ func (p *pidFile) publish() error {
 	if p.staged == "" {
 		// A name no one can plant in advance in a directory others may
 		// write to.
-		p.staged = filepath.Join(filepath.Dir(p.path), fmt.Sprintf(".%d.%s.pid.tmp", os.Getpid(), rand.Text()))
+		random, err := unguessable() // pidlock_*.go
+		if err != nil {
+			return fmt.Errorf("pidfile %s: %w", p.path, err)
+		}
+		p.staged = filepath.Join(filepath.Dir(p.path), fmt.Sprintf(".%d.%s.pid.tmp", os.Getpid(), random))
 		if err := linkAt(p.f, "", p.staged); err != nil {
 			p.staged = ""
 			return fmt.Errorf("pidfile %s: %w", p.path, err)

@@ -61,6 +61,15 @@ const startedFD = readyFD + 1
 // returns, with status 0 if Serve returned nil and 1 otherwise (a panic in
 // Serve exits 2, as any Go panic does).
 func Start(cfg Config, svc Service) (pid int, err error) {
+	return start(cfg, svc, nil)
+}
+
+// start is Start. whenReady, if not nil, is called with the daemon's pid as
+// soon as the daemon has said it is ready, while start waits for the
+// daemon to let go of the readiness pipe, which it does once it catches
+// SIGUSR2 (signalCatcher): what the caller does with a started daemon
+// takes none of the time it waits for.
+func start(cfg Config, svc Service, whenReady func(pid int)) (pid int, err error) {
 	if err := cfg.check(); err != nil {
 		return 0, err
 	}
@@ -80,11 +89,12 @@ func Start(cfg Config, svc Service) (pid int, err error) {
 	case errors.Is(err, errStillStarting):
 		return 0, err
 	}
-	return launch(cfg)
+	return launch(cfg, whenReady)
 }
 
-// launch starts the session leader and waits for the daemon's message.
-func launch(cfg Config) (int, error) {
+// launch starts the session leader and waits for the daemon's message; it
+// calls whenReady as start says.
+func launch(cfg Config, whenReady func(pid int)) (int, error) {
 	if err := checkNoHandoff(); err != nil {
 		return 0, err
 	}
@@ -139,8 +149,11 @@ func launch(cfg Config) (int, error) {
 		// start holds it when Start returns, but not long for a stray
 		// process that holds it too.
 		wait := killWait
-		if strings.HasPrefix(msg, msgReady+" ") {
+		if pid, ok := readySender(msg); ok {
 			wait = readyCloseWait
+			if whenReady != nil {
+				whenReady(pid)
+			}
 		}
 		r.SetReadDeadline(time.Now().Add(wait))
 		io.Copy(io.Discard, r)
@@ -224,6 +237,14 @@ func abandonStart(cfg Config, session, daemon int, ready *os.File) error {
 	return fmt.Errorf("no daemon started within %v", cfg.StartTimeout)
 }
 
+// readySender returns the pid in msg if msg is a READY message.
+func readySender(msg string) (int, bool) {
+	word, rest, _ := strings.Cut(msg, " ")
+	pidText, _, _ := strings.Cut(rest, " ")
+	pid, err := strconv.Atoi(pidText)
+	return pid, word == msgReady && err == nil
+}
+
 // parseReadiness turns the daemon's message into Start's results.
 func parseReadiness(cfg Config, msg string) (int, error) {
 	word, rest, _ := strings.Cut(msg, " ")
@@ -292,7 +313,9 @@ func (e *startError) Unwrap() error { return e.class }
 // startDaemon is the session leader: it starts the daemon, which is not a
 // session leader, and returns the status to exit with.
 func startDaemon(cfg Config) int {
-	return startStage(cfg, stageDaemon, reexecOptions{})
+	// Its standard I/O is /dev/null already (launch), which the daemon
+	// inherits rather than this process opening it again.
+	return startStage(cfg, stageDaemon, reexecOptions{stdio: true})
 }
 
 // startStage is the session leader of a start (startDaemon) or of an
@@ -338,11 +361,15 @@ func reexec(stage int, cfg Config, ready *os.File, opts reexecOptions) (int, err
 	if err != nil {
 		return 0, fmt.Errorf("finding this program to re-execute it: %w", err)
 	}
-	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		return 0, err
+	stdio := []uintptr{0, 1, 2}
+	if !opts.stdio {
+		null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+		if err != nil {
+			return 0, err
+		}
+		defer null.Close()
+		stdio = []uintptr{null.Fd(), null.Fd(), null.Fd()}
 	}
-	defer null.Close()
 	handoff, err := newHandoff(stage)
 	if err != nil {
 		return 0, err
@@ -356,10 +383,7 @@ func reexec(stage int, cfg Config, ready *os.File, opts reexecOptions) (int, err
 	if err != nil {
 		dir = "/"
 	}
-	files := []uintptr{null.Fd(), null.Fd(), null.Fd(), handoff.Fd(), ready.Fd()}
-	if opts.stdio {
-		files[0], files[1], files[2] = 0, 1, 2
-	}
+	files := append(stdio, handoff.Fd(), ready.Fd())
 	for _, f := range opts.extra {
 		files = append(files, f.Fd())
 	}
@@ -389,7 +413,8 @@ func reap(pid int) error {
 // readiness on ready, and returns the status to exit with.
 func runDaemon(cfg Config, svc hooks, ready *os.File, replacing bool) int {
 	setCloseOnExec(readyFD)
-	report := readinessReporter(ready)
+	signals := takeSignalCatcher() // stage_unix.go
+	report := readinessReporter(ready, signals.upgradesCaught)
 	if err := prepareLogDir(cfg); err != nil {
 		report(msgError, errorPayload(err))
 		return 1
@@ -405,7 +430,7 @@ func runDaemon(cfg Config, svc hooks, ready *os.File, replacing bool) int {
 			return 1
 		}
 	}
-	err := d.run(svc, startedReporter(report))
+	err := d.run(svc, signals, startedReporter(report))
 	runtime.KeepAlive(ready) // open until exit, if the start failed
 	if err != nil {
 		slog.Error("exiting", "err", err)
@@ -426,11 +451,13 @@ func stdioPath(cfg Config) string {
 // readiness pipe ready: a word, the sender's pid, the word's payload and
 // msgEnd. A daemon that reports a failure exits, and keeps the pipe open
 // until it has, so that its launcher returns only once it is gone; a ready
-// one closes it at once.
-func readinessReporter(ready *os.File) func(word, payload string) {
+// one closes it once beforeClose has returned, which the launcher spends on
+// what it does with a started daemon (start).
+func readinessReporter(ready *os.File, beforeClose func()) func(word, payload string) {
 	return func(word, payload string) {
 		fmt.Fprintf(ready, "%s %d %s%s", word, os.Getpid(), strings.ReplaceAll(payload, msgEnd, ""), msgEnd)
 		if word == msgReady {
+			beforeClose()
 			ready.Close()
 		}
 	}

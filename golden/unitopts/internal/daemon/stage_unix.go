@@ -1,0 +1,1 @@
+../../../../runtime/daemon/stage_unix.go
