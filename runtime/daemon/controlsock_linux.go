@@ -54,10 +54,12 @@ func controlPrefix(name string, pid int) string {
 // (descriptors, memory), before it tries again.
 const controlAcceptPause = 100 * time.Millisecond
 
-// listenControl makes the daemon's control socket, whose connections wait
-// in its backlog until serveControl answers them, or returns nil: a daemon
-// that cannot listen still runs, and reload then only signals it.
-func (d *running) listenControl() *os.File {
+// serveControl listens on the daemon's control socket and sends the reloads
+// asked for to reloads until ctx is done. It returns a function that stops
+// it and waits until every request it took is answered, so that the
+// answer to an upgrade, which ends this daemon, reaches the caller; call
+// it once ctx is done. A daemon that cannot listen still runs; reload then only signals it.
+func (d *running) serveControl(ctx context.Context, reloads chan<- reloadRequest) (stop func()) {
 	random, err := unguessable() // random_*.go
 	fd := -1
 	if err == nil {
@@ -74,20 +76,9 @@ func (d *running) listenControl() *os.File {
 	}
 	if err != nil {
 		slog.Warn("no control socket: reload will not wait for the reload", "err", err)
-		return nil
-	}
-	return os.NewFile(uintptr(fd), "gendaemon-control")
-}
-
-// serveControl answers on l, the control socket (nil if there is none),
-// and sends the reloads asked for to reloads until ctx is done. It returns
-// a function that closes l and waits until every request it took is
-// answered, so that the answer to an upgrade, which ends this daemon,
-// reaches the caller; call it once ctx is done.
-func (d *running) serveControl(ctx context.Context, l *os.File, reloads chan<- reloadRequest) (stop func()) {
-	if l == nil {
 		return func() {}
 	}
+	l := os.NewFile(uintptr(fd), "gendaemon-control")
 	var answering sync.WaitGroup
 	go func() {
 		for {

@@ -4,7 +4,6 @@ package daemon
 
 import (
 	"context"
-	"os"
 	"time"
 )
 
@@ -13,9 +12,7 @@ import (
 
 const haveControlSockets = false
 
-func (d *running) listenControl() *os.File { return nil }
-
-func (d *running) serveControl(ctx context.Context, l *os.File, reloads chan<- reloadRequest) (stop func()) {
+func (d *running) serveControl(ctx context.Context, reloads chan<- reloadRequest) (stop func()) {
 	return func() {}
 }
 

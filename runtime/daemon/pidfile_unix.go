@@ -40,8 +40,8 @@ type pidFile struct {
 // daemons racing for one path cannot both win. A stale pidfile, one that
 // no daemon has locked (trust_unix.go), is replaced. If a running daemon
 // holds path, it returns that daemon's pid and an error wrapping
-// ErrAlreadyRunning. beforeLink is called before the file is linked.
-func createPIDFile(cfg Config, beforeLink func()) (*pidFile, int, error) {
+// ErrAlreadyRunning.
+func createPIDFile(cfg Config) (*pidFile, int, error) {
 	path := cfg.PIDFile
 	f, tmpName, err := lockedTempFile(filepath.Dir(path))
 	if err != nil {
@@ -60,7 +60,6 @@ func createPIDFile(cfg Config, beforeLink func()) (*pidFile, int, error) {
 	if err := holdStartingLock(f); err != nil {
 		return fail(0, fmt.Errorf("pidfile %s: %w", path, err))
 	}
-	beforeLink()
 	// Each pass either links the file or removes a stale pidfile; a path that
 	// keeps changing means another program is fighting over it.
 	for range 8 {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"runtime"
 
 	"golang.org/x/sys/unix"
@@ -61,7 +62,6 @@ func Run(cfg Config, svc Service) error {
 		return err
 	}
 	d := &running{cfg: cfg, notifier: notifier, activated: activated, initPipe: takeInitPipe()}
-	signals := takeSignalCatcher() // stage_unix.go
 	started := func(int, error) {}
 	if replacing {
 		// Started by the upgrade of a daemon that runs in the foreground,
@@ -69,20 +69,19 @@ func Run(cfg Config, svc Service) error {
 		setCloseOnExec(readyFD)
 		ready := os.NewFile(readyFD, "gendaemon-ready")
 		defer runtime.KeepAlive(ready)
-		started = startedReporter(readinessReporter(ready, signals.upgradesCaught))
+		started = startedReporter(readinessReporter(ready))
 		if err := d.takeOver(); err != nil {
 			started(0, err)
 			return err
 		}
 	}
-	return d.run(hooksOf(svc), signals, started)
+	return d.run(hooksOf(svc), started)
 }
 
 // run is the life of the daemon after it has detached, and of Run:
 // daemon(7)'s steps 10 to 14, then the service. It calls started once, with
 // the error that ended start-up, or nil once Init has returned nil.
-// signals is the catcher of the daemon's signals, which it stops on return.
-func (d *running) run(svc hooks, signals *signalCatcher, started func(pid int, err error)) (err error) {
+func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 	journal := journalStream(os.Stderr, os.Getenv)
 	var critErr error
 	if journal {
@@ -109,17 +108,13 @@ func (d *running) run(svc hooks, signals *signalCatcher, started func(pid int, e
 	if d.startDir, err = os.Getwd(); err != nil {
 		d.startDir = "/"
 	}
-	defer signals.stop()
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGUSR2)
+	defer signal.Stop(signals)
 	reloads := make(chan reloadRequest, 1)
-	go d.dispatchSignals(ctx, signals.channel(), cancel, reloads)
-	// Made while the signals are being caught; answered once Init has
-	// returned (controlsock_*.go).
-	control := d.listenControl()
-	if control != nil {
-		defer control.Close() // by serveControl's stop, unless start-up fails
-	}
+	go d.dispatchSignals(ctx, signals, cancel, reloads)
 
-	d.pidfile, err = setUp(d.cfg, d.detached, d.replacing, signals.stopsCaught)
+	d.pidfile, err = setUp(d.cfg, d.detached, d.replacing)
 	if err != nil {
 		started(runningPID(err), err)
 		return err
@@ -139,7 +134,7 @@ func (d *running) run(svc hooks, signals *signalCatcher, started func(pid int, e
 	// upgrade under way is given up. The daemon exits once every request
 	// is answered.
 	loop, loopDone := context.WithCancel(context.Background())
-	stopControl := d.serveControl(loop, control, reloads)
+	stopControl := d.serveControl(loop, reloads)
 	defer func() {
 		cancel()
 		loopDone()
@@ -149,7 +144,6 @@ func (d *running) run(svc hooks, signals *signalCatcher, started func(pid int, e
 	// Ready for an upgrade before whoever waits for the start learns it.
 	d.started.Store(true)
 	started(0, nil)
-	signals.upgradesCaught() // caught already where started closed a readiness pipe
 	if !d.replacing {
 		// A replacement becomes the service manager's main process when
 		// the daemon it replaces says so (MAINPID=): it was ready already.
@@ -242,10 +236,7 @@ func (d *running) dispatchSignals(ctx context.Context, signals <-chan os.Signal,
 // It returns the pidfile, nil without one: its remove releases it, and
 // its ready says that the daemon has started (startup_unix.go); a daemon
 // that replaces another (replacing) gives its pidfile the name only then.
-// It calls signalsCaught, which waits until the daemon catches the stop
-// and reload signals, only before the pidfile gets its name: a daemon
-// killed by one of them before then leaves nothing behind.
-func setUp(cfg Config, detached, replacing bool, signalsCaught func()) (*pidFile, error) {
+func setUp(cfg Config, detached, replacing bool) (*pidFile, error) {
 	unix.Umask(cfg.Umask)
 	dir := cfg.WorkDir
 	if dir == "" {
@@ -264,14 +255,11 @@ func setUp(cfg Config, detached, replacing bool, signalsCaught func()) (*pidFile
 		if p, err = stagePIDFile(cfg); err != nil {
 			return nil, err
 		}
-		signalsCaught()
 	case cfg.PIDFile != "":
 		var pid int
-		if p, pid, err = createPIDFile(cfg, signalsCaught); err != nil {
+		if p, pid, err = createPIDFile(cfg); err != nil {
 			return nil, &runningError{pid: pid, err: err}
 		}
-	default:
-		signalsCaught()
 	}
 	if creds != nil && detached && cfg.LogFile != "" && os.Geteuid() == 0 {
 		if err := giveLogFile(creds); err != nil {

@@ -66,9 +66,8 @@ func Start(cfg Config, svc Service) (pid int, err error) {
 
 // start is Start. whenReady, if not nil, is called with the daemon's pid as
 // soon as the daemon has said it is ready, while start waits for the
-// daemon to let go of the readiness pipe, which it does once it catches
-// SIGUSR2 (signalCatcher): what the caller does with a started daemon
-// takes none of the time it waits for.
+// daemon to let go of the readiness pipe: what the caller does with a
+// started daemon overlaps that wait.
 func start(cfg Config, svc Service, whenReady func(pid int)) (pid int, err error) {
 	if err := cfg.check(); err != nil {
 		return 0, err
@@ -413,8 +412,7 @@ func reap(pid int) error {
 // readiness on ready, and returns the status to exit with.
 func runDaemon(cfg Config, svc hooks, ready *os.File, replacing bool) int {
 	setCloseOnExec(readyFD)
-	signals := takeSignalCatcher() // stage_unix.go
-	report := readinessReporter(ready, signals.upgradesCaught)
+	report := readinessReporter(ready)
 	if err := prepareLogDir(cfg); err != nil {
 		report(msgError, errorPayload(err))
 		return 1
@@ -430,7 +428,7 @@ func runDaemon(cfg Config, svc hooks, ready *os.File, replacing bool) int {
 			return 1
 		}
 	}
-	err := d.run(svc, signals, startedReporter(report))
+	err := d.run(svc, startedReporter(report))
 	runtime.KeepAlive(ready) // open until exit, if the start failed
 	if err != nil {
 		slog.Error("exiting", "err", err)
@@ -451,13 +449,11 @@ func stdioPath(cfg Config) string {
 // readiness pipe ready: a word, the sender's pid, the word's payload and
 // msgEnd. A daemon that reports a failure exits, and keeps the pipe open
 // until it has, so that its launcher returns only once it is gone; a ready
-// one closes it once beforeClose has returned, which the launcher spends on
-// what it does with a started daemon (start).
-func readinessReporter(ready *os.File, beforeClose func()) func(word, payload string) {
+// one closes it at once.
+func readinessReporter(ready *os.File) func(word, payload string) {
 	return func(word, payload string) {
 		fmt.Fprintf(ready, "%s %d %s%s", word, os.Getpid(), strings.ReplaceAll(payload, msgEnd, ""), msgEnd)
 		if word == msgReady {
-			beforeClose()
 			ready.Close()
 		}
 	}
