@@ -16,10 +16,12 @@
 #   --out DIR      keep the runs in DIR/1 … DIR/RUNS and the summary in
 #                  DIR/summary.md (default bench/results/ab-TIMESTAMP)
 #
-# Each run starts go-reexec, gendaemon (this tree's runtime) and
-# gendaemon-rev once per round in shuffled order; "paired" is gendaemon's
-# launcher-return time over gendaemon-rev's in the same round, whose median
-# follows a runtime change through the machine's drifting load.
+# Each run starts go-reexec, go-reexec-wait (the floor of a start that
+# returns once its daemon is ready, bench/gowait), gendaemon (this tree's
+# runtime) and gendaemon-rev once per round in shuffled order; "paired" is
+# gendaemon's launcher-return time over gendaemon-rev's in the same round,
+# whose median follows a runtime change through the machine's drifting
+# load.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -53,7 +55,7 @@ report=$(bench_tool benchreport)
 dirs=()
 for ((i = 1; i <= repeat; i++)); do
 	echo "== run $i of $repeat (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
-	"$BENCH_DIR/daemon-ready.sh" -n "$rounds" --limits "$limits" --only go-reexec,gendaemon,gendaemon-rev \
+	"$BENCH_DIR/daemon-ready.sh" -n "$rounds" --limits "$limits" --only go-reexec,go-reexec-wait,gendaemon,gendaemon-rev \
 		--rev "$commit" --out "$out/$i" >"$out/$i.log" 2>&1 || {
 		echo "ab.sh: run $i failed; see $out/$i.log" >&2
 		exit 1
@@ -63,6 +65,6 @@ done
 {
 	echo "bench/ab.sh -r $repeat -n $rounds --limits $limits --rev $rev (${commit:0:7}); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
-	"$report" -summary -also gendaemon-rev "${dirs[@]}"
+	"$report" -summary -also gendaemon-rev,go-reexec-wait "${dirs[@]}"
 } | tee "$out/summary.md"
 echo "results: $out"
