@@ -263,13 +263,14 @@ func testInitFailure(t *testing.T, c *container, p project) {
 	if s["Result"] != "exit-code" || s["ExecMainStatus"] != "78" || s["StatusText"] != "init: lab: bad configuration" {
 		t.Errorf("after Init failed: %v, want Result=exit-code ExecMainStatus=78 StatusText=init: lab: bad configuration", s)
 	}
-	log := c.journal(p.unit())
+	log := c.journalUntil(p.unit(), "labd run: init: lab: bad configuration")
 	if strings.Contains(log, "Scheduled restart job") {
 		t.Errorf("systemd restarted the daemon after Init failed:\n%s", log)
 	}
 	if !strings.Contains(log, "labd run: init: lab: bad configuration") {
 		t.Errorf("the journal lacks the error:\n%s", log)
 	}
+	// The line is in the journal by now (journalUntil above).
 	errs := c.must("journalctl", "--unit="+p.unit(), "--priority=err", "--output=cat", "--no-pager")
 	if !strings.Contains(errs, "lab: bad configuration") {
 		t.Errorf("journalctl --priority=err lacks the error:\n%s", errs)
@@ -517,11 +518,30 @@ func (c *container) journal(unit string) string {
 	return c.must("journalctl", "--unit="+unit, "--output=cat", "--no-pager", "--cursor-file=/run/lab-journal-"+unit)
 }
 
+// journalUntil is journal, read again until the entries since the last
+// call hold every string of want, in order, or waitTimeout has passed; it
+// returns them all. A line that a process of the unit writes just before
+// it exits is not always in the journal when journalctl --sync returns
+// (seen for the daemon's exit line after a failed Init, and for
+// ExecReload's output): journald may not have read it from its stream yet.
+func (c *container) journalUntil(unit string, want ...string) string {
+	c.t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	log := c.journal(unit)
+	for !inOrder(log, want) && time.Now().Before(deadline) { // upgrade_test.go
+		<-tick.C
+		log += c.journal(unit)
+	}
+	return log
+}
+
 // wantLog checks that the unit's journal since the last call holds lines
 // containing each of want, in order.
 func (c *container) wantLog(unit string, want ...string) {
 	c.t.Helper()
-	log := c.journal(unit)
+	log := c.journalUntil(unit, want...)
 	rest := log
 	for _, w := range want {
 		i := strings.Index(rest, w)
