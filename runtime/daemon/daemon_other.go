@@ -31,6 +31,7 @@ func unixOnly(command string) error {
 // errors.ErrUnsupported.
 func Start(cfg Config, svc Service) (pid int, err error) { return 0, unixOnly("start") }
 
+// start is Start, which never gets as far as a ready daemon here.
 func start(cfg Config, svc Service, whenReady func(pid int)) (int, error) { return Start(cfg, svc) }
 
 // Stop needs a pidfile, which exists only on Unix; here it returns an error
