@@ -75,7 +75,7 @@ func testUpgradeUnderLoad(t *testing.T, c *container, p project) {
 	// After the upgrade, a restart drains the new daemon as any and
 	// starts the new build, on the socket that the store still holds.
 	c.restartUnderLoad(p)
-	if log := c.journal(p.unit()); !strings.Contains(log, "msg=drained pid="+upgraded+" ") || strings.Contains(log, "SIGKILL") {
+	if log := c.journalUntil(p.unit(), "msg=drained pid="+upgraded+" "); !strings.Contains(log, "msg=drained pid="+upgraded+" ") || strings.Contains(log, "SIGKILL") {
 		t.Errorf("systemctl restart after the upgrade did not let the new daemon (pid %s) drain: the journal since the upgrade has no \"drained pid=%s\", or a SIGKILL:\n%s", upgraded, upgraded, log)
 	}
 	<-time.After(loadPace)
@@ -116,8 +116,9 @@ func (c *container) upgradeUnderLoad(p project) string {
 		c.t.Errorf("after the upgrade: %v; want MainPID=%s (the new daemon), NRestarts=%s, active, running", s, m[1], before["NRestarts"])
 	}
 	c.waitGone(before["MainPID"])
-	// Each daemon's lines in order; the two daemons' lines interleave.
-	log := c.journal(p.unit())
+	// Each daemon's lines in order; the two daemons' lines interleave. The
+	// old daemon's last line is written as it exits (journalUntil).
+	log := c.journalUntil(p.unit(), "msg=drained pid="+before["MainPID"]+" version=v1")
 	for _, want := range [][]string{
 		{"msg=\"upgrading: started the new binary\" path=/usr/local/bin/", "msg=\"upgraded: the new daemon serves; draining\" pid=" + m[1], "msg=drained pid=" + before["MainPID"] + " version=v1"},
 		{"msg=init pid=" + m[1] + " version=v2", "msg=ready pid=" + m[1] + " version=v2"},
