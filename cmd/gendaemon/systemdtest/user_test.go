@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gendaemon/gendaemon/generator"
 )
@@ -89,7 +90,7 @@ func TestSystemdUser(t *testing.T) {
 	if own, daemons := c.must("readlink", "/proc/self/ns/user"), c.must("readlink", "/proc/"+pid+"/ns/user"); own == daemons {
 		t.Errorf("the daemon runs in the container's user namespace (%s), want one of its own (PrivateUsers=yes)", strings.TrimSpace(own))
 	}
-	if log := c.userJournal(p.unit()); !strings.Contains(log, "labuser: init: done") {
+	if log := c.userJournalWith(p.unit(), "labuser: init: done"); !strings.Contains(log, "labuser: init: done") {
 		t.Errorf("the journal lacks Init's end:\n%s", log)
 	}
 
@@ -98,7 +99,7 @@ func TestSystemdUser(t *testing.T) {
 	}
 	// The daemon's own line, not ExecReload='s "reloaded (pid N)": journald
 	// may not tie the line of a process that exits at once to its unit.
-	if log := c.userJournal(p.unit()); !strings.Contains(log, "labuser: reloading") {
+	if log := c.userJournalWith(p.unit(), "labuser: reloading"); !strings.Contains(log, "labuser: reloading") {
 		t.Errorf("the journal lacks the reload hook's line of pid %s:\n%s", pid, log)
 	}
 
@@ -146,4 +147,20 @@ func (c *container) userJournal(unit string) string {
 	c.t.Helper()
 	c.must("journalctl", "--sync")
 	return c.must("journalctl", "_SYSTEMD_USER_UNIT="+unit, "--output=cat", "--no-pager")
+}
+
+// userJournalWith is userJournal, read again until it holds want or
+// waitTimeout has passed (journalUntil says why).
+func (c *container) userJournalWith(unit, want string) string {
+	c.t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		log := c.userJournal(unit)
+		if strings.Contains(log, want) || time.Now().After(deadline) {
+			return log
+		}
+		<-tick.C
+	}
 }
