@@ -78,6 +78,8 @@ func TestMain(m *testing.M) {
 		os.Exit(locker())
 	case "upgrade":
 		daemon.Main(mainConfig(), &upgradeService{}) // upgrade_test.go
+	case "upgrade-environ":
+		daemon.Main(mainConfig(), &environUpgradeService{}) // upgrade_test.go
 	case "upgrade-hostile":
 		daemon.Main(mainConfig(), &hostileService{}) // upgrade_hostile_test.go
 	}

@@ -452,3 +452,59 @@ func (h *harness) startForeground(cmd *exec.Cmd) string {
 	h.t.Cleanup(func() { endProcess(h.t, cmd.Process.Pid) })
 	return out.Name()
 }
+
+// environUpgradeService is upgradeService with an Environ that keeps only
+// what the service needs, as daemon(7) advises: PATH and the tests' own
+// variables, and none of the runtime's.
+type environUpgradeService struct {
+	upgradeService
+}
+
+func (s *environUpgradeService) Environ(inherited []string) []string {
+	env := daemon.CleanEnviron(inherited)
+	for _, kv := range inherited {
+		if strings.HasPrefix(kv, "DAEMONTEST_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// TestUpgradeOfForegroundDaemonWithEnviron upgrades a daemon that runs in
+// the foreground (run, as under systemd) and whose service chooses its
+// environment: the replacement runs run again, whose Environ must not
+// take away the variables that name the files the old daemon handed over.
+func TestUpgradeOfForegroundDaemonWithEnviron(t *testing.T) {
+	h := newUpgradeHarness(t)
+	cmd := exec.Command(os.Args[0], "run", "--pidfile", "")
+	cmd.Env = h.command("upgrade-environ").Env
+	out := h.startForeground(cmd)
+	addr, old := h.listening()
+	stdout, errOut, code := h.run("upgrade", "--pid", strconv.Itoa(old))
+	if code != 0 {
+		t.Fatalf("upgrade: exit %d, %q %q; the old daemon's output:\n%s", code, stdout, errOut, readFile(t, out))
+	}
+	newAddr, replacement := h.listening()
+	if newAddr != addr {
+		t.Fatalf("the new daemon listens on %s; want %s", newAddr, addr)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the old daemon: %v\n%s", err, readFile(t, out))
+	}
+	if got := server(t, addr); got != replacement {
+		t.Fatalf("pid %d answered; want the new daemon, %d", got, replacement)
+	}
+	environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", replacement))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range strings.Split(string(environ), "\x00") {
+		if strings.HasPrefix(kv, "GENDAEMON_") || strings.HasPrefix(kv, "HOME=") {
+			t.Errorf("the new daemon's environment has %q; want only what Environ chose", kv)
+		}
+	}
+	if err := unix.Kill(replacement, unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, replacement, 10*time.Second)
+}
