@@ -152,7 +152,7 @@ func (p *pidFile) publish() error {
 	if p.staged == "" {
 		// A name no one can plant in advance in a directory others may
 		// write to.
-		random, err := unguessable() // pidlock_*.go
+		random, err := unguessable() // random_*.go
 		if err != nil {
 			return fmt.Errorf("pidfile %s: %w", p.path, err)
 		}
