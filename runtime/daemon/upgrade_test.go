@@ -509,3 +509,55 @@ func TestUpgradeOfForegroundDaemonWithEnviron(t *testing.T) {
 	}
 	waitExit(t, replacement, 10*time.Second)
 }
+
+// TestUpgradeInContainerWithEnviron upgrades a daemon that runs as a
+// container's entry point, where process 1 runs it as its child
+// (reaper_unix.go), and whose service chooses its environment: process 1
+// must learn of the new daemon and follow it, not end the container once
+// the old one has drained.
+func TestUpgradeInContainerWithEnviron(t *testing.T) {
+	h := newUpgradeHarness(t)
+	delete(h.config, "PIDFile") // a pid of the namespace means nothing outside it
+	cmd := h.command("upgrade-environ")
+	cmd.Path = "/usr/bin/unshare"
+	cmd.Args = []string{"unshare", "-pf", "--mount-proc", "--kill-child", os.Args[0], "run", "--pidfile", ""}
+	out := h.startForeground(cmd)
+	// The pids the service reports are the namespace's.
+	listening := func() (addr string, nspid int) {
+		t.Helper()
+		for {
+			if _, err := fmt.Sscanf(h.nextEvent(), "listening %s %d", &addr, &nspid); err == nil {
+				return addr, nspid
+			}
+		}
+	}
+	addr, _ := listening()
+	init := onlyChild(t, cmd.Process.Pid)
+	t.Cleanup(func() { endProcess(t, init) })
+	// The service is process 1's only child (onlyChild reads the children
+	// of a process's main thread, and process 1 starts it from another).
+	services := processes(func(pid int, st procStat) bool { return st.ppid == init })
+	if len(services) != 1 {
+		t.Fatalf("children of process 1 (pid %d): %v; want the service alone\n%s", init, services, readFile(t, out))
+	}
+	old := services[0]
+	t.Cleanup(func() { endProcess(t, old) })
+	if err := unix.Kill(old, unix.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	newAddr, replacement := listening()
+	if newAddr != addr {
+		t.Fatalf("the new daemon listens on %s; want %s", newAddr, addr)
+	}
+	waitExit(t, old, 10*time.Second)
+	// SIGTERM to process 1, as docker stop sends it, reaches the daemon
+	// it follows, which drains; process 1 then exits with its status.
+	if err := unix.Kill(init, unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for e := h.nextEvent(); e != fmt.Sprintf("drained %d", replacement); e = h.nextEvent() {
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("unshare: %v, want the new daemon's exit status 0\n%s", err, readFile(t, out))
+	}
+}
