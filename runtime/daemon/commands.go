@@ -343,7 +343,8 @@ func (c *cli) environ() ([]string, error) {
 }
 
 // setEnviron gives this process the environment the service chooses, for
-// run. The variables a service manager passes to Run are kept: they are
+// run. The variables a service manager passes to Run are kept, and those
+// by which an upgrade or the runtime's init hands files to Run: they are
 // the runtime's, not the service's.
 func (c *cli) setEnviron() error {
 	chosen, err := c.environ()
@@ -351,7 +352,7 @@ func (c *cli) setEnviron() error {
 		return err
 	}
 	keep := map[string]string{}
-	for _, name := range managerVariables() {
+	for _, name := range append(managerVariables(), handoverVariables()...) {
 		if v, ok := os.LookupEnv(name); ok {
 			keep[name] = v
 		}

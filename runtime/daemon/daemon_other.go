@@ -55,6 +55,9 @@ func reload(cfg Config, timeout time.Duration) (pid int, waited bool, err error)
 // reexecuted is false: nothing is re-executed where Start does not detach.
 func reexecuted() bool { return false }
 
+// handoverVariables is empty: nothing hands a daemon files here.
+func handoverVariables() []string { return nil }
+
 // beginStage has nothing to do where nothing is re-executed.
 func beginStage(cfg Config) {}
 

@@ -42,6 +42,7 @@ const (
 	regainEnv = "DAEMONTEST_REGAIN" // if set, Init tries setuid(0) and reports
 	reloadEnv = "DAEMONTEST_RELOAD" // the Reload hook's behaviour at each call: ok, fail or wait, comma-separated
 	lockEnv   = "DAEMONTEST_LOCK"   // the file a "locker" locks as a daemon would
+	hangEnv   = "DAEMONTEST_HANG"   // if set, the launcher's session leader hangs before it calls Start
 )
 
 func TestMain(m *testing.M) {
@@ -78,6 +79,8 @@ func TestMain(m *testing.M) {
 		os.Exit(locker())
 	case "upgrade":
 		daemon.Main(mainConfig(), &upgradeService{}) // upgrade_test.go
+	case "upgrade-environ":
+		daemon.Main(mainConfig(), &environUpgradeService{}) // upgrade_test.go
 	case "upgrade-hostile":
 		daemon.Main(mainConfig(), &hostileService{}) // upgrade_hostile_test.go
 	}
@@ -94,6 +97,12 @@ func launcher() int {
 	}
 	if os.Getenv(stagesEnv) != "" {
 		report(fmt.Sprintf("reexecuted=%v", daemon.Reexecuted()))
+	}
+	if sid, _ := unix.Getsid(0); os.Getenv(hangEnv) != "" && daemon.Reexecuted() && sid == os.Getpid() {
+		// The program's own code, before it calls Start again, in the
+		// session leader: it may block, as any code may.
+		report("session leader hangs " + strconv.Itoa(os.Getpid()))
+		waitForTest()
 	}
 	fmt.Printf("launcher sigign=%s sigblk=%s\n", statusField(os.Getpid(), "SigIgn"), blockedInAllThreads(os.Getpid()))
 	pid, err := daemon.Start(testConfig(), testService())

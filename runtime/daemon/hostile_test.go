@@ -4,7 +4,9 @@ package daemon_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -278,5 +280,44 @@ func TestStartTimeout(t *testing.T) {
 	}
 	if _, err := os.Lstat(h.pidFile()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("pidfile left behind: %v", err)
+	}
+}
+
+// TestStartTimeoutHungSessionLeader has the session leader of a program
+// that calls Start itself block in the program's own code before it calls
+// Start again: start must give up at the start timeout, as it does for a
+// daemon whose Init blocks, and end the session leader.
+func TestStartTimeoutHungSessionLeader(t *testing.T) {
+	h := newHarness(t)
+	if err := unix.Mkfifo(h.fifo+".go", 0o600); err != nil { // the session leader waits on it for ever
+		t.Fatal(err)
+	}
+	h.config["StartTimeout"] = "300ms"
+	token := "DAEMONTEST_TOKEN=" + strconv.Itoa(os.Getpid()) + "-" + t.Name()
+	h.env = append(h.env, hangEnv+"=1", token)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := h.command("launcher")
+	launcher := exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
+	launcher.Env = cmd.Env
+	var out strings.Builder
+	launcher.Stdout, launcher.Stderr = &out, &out
+	if err := launcher.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var session int
+	if _, err := fmt.Sscanf(<-h.events, "session leader hangs %d", &session); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { endProcess(t, session) })
+	err := launcher.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("start still waited 10s after its start timeout of 300ms had passed\n%s", out.String())
+	}
+	if err == nil || !strings.Contains(out.String(), "no daemon started within 300ms") {
+		t.Errorf("start: %v\n%s\nwant it to give up after the timeout", err, out.String())
+	}
+	if pids := processesWithEnv(token); len(pids) > 0 {
+		t.Errorf("processes left behind: %v", pids)
 	}
 }

@@ -40,6 +40,13 @@ func startReplacement(cfg Config) int {
 	return startStage(cfg, stageReplace, reexecOptions{stdio: true, extra: extra})
 }
 
+// handoverVariables returns the variables that name what an upgrade, or
+// the runtime's init, hands a daemon: Run takes them, so the service's
+// Environ must not take them away first (setEnviron).
+func handoverVariables() []string {
+	return []string{envHandover, envPredecessor, envInitPipe}
+}
+
 // handedEntries returns the entries of envHandover.
 func handedEntries() []string {
 	value := os.Getenv(envHandover)

@@ -127,6 +127,14 @@ func launch(cfg Config, whenReady func(pid int)) (int, error) {
 		}
 	}
 	data, readErr := readMessage(r)
+	if errors.Is(readErr, os.ErrDeadlineExceeded) {
+		// The session leader may still run: before it starts the daemon
+		// it runs the program's own code (its package initialisation, and
+		// the main of a program that calls Start itself), which may block.
+		// It is this process's child, so until it is reaped its pid names
+		// it and no other process; abandonStart ends what it started.
+		unix.Kill(pid, unix.SIGKILL)
+	}
 	if err := reap(pid); err != nil {
 		return 0, err
 	}

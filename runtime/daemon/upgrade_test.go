@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -451,4 +452,112 @@ func (h *harness) startForeground(cmd *exec.Cmd) string {
 	}
 	h.t.Cleanup(func() { endProcess(h.t, cmd.Process.Pid) })
 	return out.Name()
+}
+
+// environUpgradeService is upgradeService with an Environ that keeps only
+// what the service needs, as daemon(7) advises: PATH and the tests' own
+// variables, and none of the runtime's.
+type environUpgradeService struct {
+	upgradeService
+}
+
+func (s *environUpgradeService) Environ(inherited []string) []string {
+	env := daemon.CleanEnviron(inherited)
+	for _, kv := range inherited {
+		if strings.HasPrefix(kv, "DAEMONTEST_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// TestUpgradeOfForegroundDaemonWithEnviron upgrades a daemon that runs in
+// the foreground (run, as under systemd) and whose service chooses its
+// environment: the replacement runs run again, whose Environ must not
+// take away the variables that name the files the old daemon handed over.
+func TestUpgradeOfForegroundDaemonWithEnviron(t *testing.T) {
+	h := newUpgradeHarness(t)
+	cmd := exec.Command(os.Args[0], "run", "--pidfile", "")
+	cmd.Env = h.command("upgrade-environ", "NOT_CHOSEN=by-environ").Env
+	out := h.startForeground(cmd)
+	addr, old := h.listening()
+	stdout, errOut, code := h.run("upgrade", "--pid", strconv.Itoa(old))
+	if code != 0 {
+		t.Fatalf("upgrade: exit %d, %q %q; the old daemon's output:\n%s", code, stdout, errOut, readFile(t, out))
+	}
+	newAddr, replacement := h.listening()
+	if newAddr != addr {
+		t.Fatalf("the new daemon listens on %s; want %s", newAddr, addr)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the old daemon: %v\n%s", err, readFile(t, out))
+	}
+	if got := server(t, addr); got != replacement {
+		t.Fatalf("pid %d answered; want the new daemon, %d", got, replacement)
+	}
+	// What it was started with: Environ's choice, and the runtime's
+	// variables, which Run unsets once it has taken them.
+	environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", replacement))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kv := "NOT_CHOSEN=by-environ"; slices.Contains(strings.Split(string(environ), "\x00"), kv) {
+		t.Errorf("the new daemon's environment has %q, which Environ did not choose", kv)
+	}
+	if err := unix.Kill(replacement, unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, replacement, 10*time.Second)
+}
+
+// TestUpgradeInContainerWithEnviron upgrades a daemon that runs as a
+// container's entry point, where process 1 runs it as its child
+// (reaper_unix.go), and whose service chooses its environment: process 1
+// must learn of the new daemon and follow it, not end the container once
+// the old one has drained.
+func TestUpgradeInContainerWithEnviron(t *testing.T) {
+	h := newUpgradeHarness(t)
+	delete(h.config, "PIDFile") // a pid of the namespace means nothing outside it
+	cmd := h.command("upgrade-environ")
+	cmd.Path = "/usr/bin/unshare"
+	cmd.Args = []string{"unshare", "-pf", "--mount-proc", "--kill-child", os.Args[0], "run", "--pidfile", ""}
+	out := h.startForeground(cmd)
+	// The pids the service reports are the namespace's.
+	listening := func() (addr string, nspid int) {
+		t.Helper()
+		for {
+			if _, err := fmt.Sscanf(h.nextEvent(), "listening %s %d", &addr, &nspid); err == nil {
+				return addr, nspid
+			}
+		}
+	}
+	addr, _ := listening()
+	init := onlyChild(t, cmd.Process.Pid)
+	t.Cleanup(func() { endProcess(t, init) })
+	// The service is process 1's only child (onlyChild reads the children
+	// of a process's main thread, and process 1 starts it from another).
+	services := processes(func(pid int, st procStat) bool { return st.ppid == init })
+	if len(services) != 1 {
+		t.Fatalf("children of process 1 (pid %d): %v; want the service alone\n%s", init, services, readFile(t, out))
+	}
+	old := services[0]
+	t.Cleanup(func() { endProcess(t, old) })
+	if err := unix.Kill(old, unix.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	newAddr, replacement := listening()
+	if newAddr != addr {
+		t.Fatalf("the new daemon listens on %s; want %s", newAddr, addr)
+	}
+	waitExit(t, old, 10*time.Second)
+	// SIGTERM to process 1, as docker stop sends it, reaches the daemon
+	// it follows, which drains; process 1 then exits with its status.
+	if err := unix.Kill(init, unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for e := h.nextEvent(); e != fmt.Sprintf("drained %d", replacement); e = h.nextEvent() {
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("unshare: %v, want the new daemon's exit status 0\n%s", err, readFile(t, out))
+	}
 }
