@@ -7,4 +7,6 @@ var (
 	NewLogger     = newLogger
 	JournalStream = journalStream
 	Reexecuted    = reexecuted
+	URandomText   = urandomText
+	Unguessable   = unguessable
 )
