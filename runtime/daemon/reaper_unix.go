@@ -85,7 +85,10 @@ func runAsInit() (int, error) {
 		select {
 		case <-children:
 		case sig := <-forward:
-			unix.Kill(followSuccessor(successors, service), sig.(unix.Signal))
+			// What followSuccessor reads it consumes: keep it, or the
+			// service's exit would find no successor and end init.
+			service = followSuccessor(successors, service)
+			unix.Kill(service, sig.(unix.Signal))
 		}
 	}
 }

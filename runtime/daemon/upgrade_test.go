@@ -481,6 +481,9 @@ func TestUpgradeOfForegroundDaemonWithEnviron(t *testing.T) {
 	cmd.Env = h.command("upgrade-environ", "NOT_CHOSEN=by-environ").Env
 	out := h.startForeground(cmd)
 	addr, old := h.listening()
+	// "listening" comes from Init; an answer comes from Serve, once the
+	// daemon is ready, and takes an upgrade.
+	server(t, addr)
 	stdout, errOut, code := h.run("upgrade", "--pid", strconv.Itoa(old))
 	if code != 0 {
 		t.Fatalf("upgrade: exit %d, %q %q; the old daemon's output:\n%s", code, stdout, errOut, readFile(t, out))
@@ -522,6 +525,11 @@ func TestUpgradeInContainerWithEnviron(t *testing.T) {
 	cmd.Path = "/usr/bin/unshare"
 	cmd.Args = []string{"unshare", "-pf", "--mount-proc", "--kill-child", os.Args[0], "run", "--pidfile", ""}
 	out := h.startForeground(cmd)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the container's output:\n%s", readFile(t, out))
+		}
+	})
 	// The pids the service reports are the namespace's.
 	listening := func() (addr string, nspid int) {
 		t.Helper()
@@ -542,6 +550,7 @@ func TestUpgradeInContainerWithEnviron(t *testing.T) {
 	}
 	old := services[0]
 	t.Cleanup(func() { endProcess(t, old) })
+	server(t, addr) // ready, so that SIGUSR2 upgrades it
 	if err := unix.Kill(old, unix.SIGUSR2); err != nil {
 		t.Fatal(err)
 	}
