@@ -1,0 +1,1 @@
+../../../../runtime/daemon/random_unix.go
