@@ -306,8 +306,13 @@ func TestStartTimeoutHungSessionLeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	var session int
-	if _, err := fmt.Sscanf(<-h.events, "session leader hangs %d", &session); err != nil {
-		t.Fatal(err)
+	select {
+	case e := <-h.events:
+		if _, err := fmt.Sscanf(e, "session leader hangs %d", &session); err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		t.Fatalf("the session leader did not report that it hangs\n%s", out.String())
 	}
 	t.Cleanup(func() { endProcess(t, session) })
 	err := launcher.Wait()
