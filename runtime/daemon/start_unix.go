@@ -156,7 +156,7 @@ func launch(cfg Config, whenReady func(pid int)) (int, error) {
 		// start holds it when Start returns, but not long for a stray
 		// process that holds it too.
 		wait := killWait
-		if pid, ok := readySender(msg); ok {
+		if word, pid, _ := splitMessage(msg); word == msgReady {
 			wait = readyCloseWait
 			if whenReady != nil {
 				whenReady(pid)
@@ -244,22 +244,23 @@ func abandonStart(cfg Config, session, daemon int, ready *os.File) error {
 	return fmt.Errorf("no daemon started within %v", cfg.StartTimeout)
 }
 
-// readySender returns the pid in msg if msg is a READY message.
-func readySender(msg string) (int, bool) {
-	word, rest, _ := strings.Cut(msg, " ")
-	pidText, _, _ := strings.Cut(rest, " ")
-	pid, err := strconv.Atoi(pidText)
-	return pid, word == msgReady && err == nil
-}
-
-// parseReadiness turns the daemon's message into Start's results.
-func parseReadiness(cfg Config, msg string) (int, error) {
+// splitMessage returns the word of msg, a message on the readiness pipe
+// without its msgEnd, the pid that sent it and the word's payload; an
+// empty word if msg is not a message (a process that died before it could
+// send one).
+func splitMessage(msg string) (word string, sender int, payload string) {
 	word, rest, _ := strings.Cut(msg, " ")
 	pidText, payload, _ := strings.Cut(rest, " ")
 	sender, err := strconv.Atoi(pidText)
 	if err != nil {
-		word = "" // not a message: the daemon died before it could send one
+		return "", 0, ""
 	}
+	return word, sender, payload
+}
+
+// parseReadiness turns the daemon's message into Start's results.
+func parseReadiness(cfg Config, msg string) (int, error) {
+	word, sender, payload := splitMessage(msg)
 	switch word {
 	case msgReady:
 		return sender, nil

@@ -176,9 +176,7 @@ func (d *running) awaitReplacement(ctx context.Context, r, started *os.File, ses
 	case err != nil:
 		return 0, fmt.Errorf("reading the new binary's readiness: %w", err)
 	}
-	msg := strings.TrimSuffix(string(data), msgEnd)
-	word, rest, _ := strings.Cut(msg, " ")
-	sender, payload, _ := strings.Cut(rest, " ")
+	word, sender, payload := splitMessage(strings.TrimSuffix(string(data), msgEnd))
 	switch word {
 	case msgReady:
 		if err := reap(session); err != nil {
@@ -186,10 +184,10 @@ func (d *running) awaitReplacement(ctx context.Context, r, started *os.File, ses
 		}
 		started.SetReadDeadline(time.Now().Add(readyCloseWait))
 		line, _ := io.ReadAll(started)
-		if pid := startedPID(string(line)); pid > 0 && strconv.Itoa(pid) == sender {
+		if pid := startedPID(string(line)); pid > 0 && pid == sender {
 			return pid, nil
 		}
-		return 0, fmt.Errorf("the new binary's readiness came from pid %s, not from the daemon its session leader started (%q)", sender, line)
+		return 0, fmt.Errorf("the new binary's readiness came from pid %d, not from the daemon its session leader started (%q)", sender, line)
 	case msgError:
 		err := parseErrorPayload(payload)
 		if errors.Is(err, fs.ErrPermission) && os.Geteuid() != 0 {
