@@ -3,12 +3,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gendaemon/gendaemon/bench/httpload"
+	"github.com/gendaemon/gendaemon/bench/httpload/loadtest"
 
 	"golang.org/x/sys/unix"
 )
@@ -306,14 +303,6 @@ func exitedWithin(pidfd int, timeout time.Duration) bool {
 	}
 }
 
-// A loadClient is bench/cmd/httpload running against the daemon.
-type loadClient struct {
-	t     *testing.T
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	lines chan string // its standard output, line by line
-}
-
 // buildLoadClient builds bench/cmd/httpload into the test's directory.
 func buildLoadClient(t *testing.T) string {
 	t.Helper()
@@ -324,67 +313,9 @@ func buildLoadClient(t *testing.T) string {
 
 // startLoad starts the load client bin with args and returns once all its
 // clients are running. It is ended when the test ends.
-func startLoad(t *testing.T, bin string, args ...string) *loadClient {
+func startLoad(t *testing.T, bin string, args ...string) *loadtest.Client {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Wait() })
-	endAtCleanup(t, cmd.Process.Pid) // before the wait: cleanups run last first
-	l := &loadClient{t: t, cmd: cmd, stdin: stdin, lines: make(chan string, 4)}
-	go func() {
-		defer close(l.lines)
-		s := bufio.NewScanner(stdout)
-		s.Buffer(nil, 1<<20)
-		for s.Scan() {
-			l.lines <- s.Text()
-		}
-	}()
-	if line := l.next(commandTimeout); line != "running" {
-		t.Fatalf("httpload said %q, want running", line)
-	}
-	return l
-}
-
-// next returns the next line of the client's output.
-func (l *loadClient) next(timeout time.Duration) string {
-	l.t.Helper()
-	select {
-	case line, ok := <-l.lines:
-		if !ok {
-			l.t.Fatal("httpload ended without a result")
-		}
-		return line
-	case <-time.After(timeout):
-		l.t.Fatalf("httpload said nothing for %v", timeout)
-		return ""
-	}
-}
-
-// send writes a command line to the client.
-func (l *loadClient) send(line string) {
-	l.t.Helper()
-	if _, err := io.WriteString(l.stdin, line+"\n"); err != nil {
-		l.t.Fatalf("telling httpload %q: %v", line, err)
-	}
-}
-
-// result waits for the client's result, at most timeout.
-func (l *loadClient) result(timeout time.Duration) httpload.Result {
-	l.t.Helper()
-	var r httpload.Result
-	if err := json.Unmarshal([]byte(l.next(timeout)), &r); err != nil {
-		l.t.Fatalf("httpload's result: %v", err)
-	}
-	return r
+	return loadtest.Start(t, cmd, func(pid int) { endAtCleanup(t, pid) }, commandTimeout)
 }

@@ -49,14 +49,14 @@ func TestUpgradeUnderLoad(t *testing.T) {
 		h.install(build)
 		upgradeBegan := time.Now()
 		next := h.upgrade(pid)
-		load.send(fmt.Sprintf("expect v%d", i+2))
+		load.Send(fmt.Sprintf("expect v%d", i+2))
 		t.Logf("upgrade to v%d: pid %d replaced pid %d in %v", i+2, next, pid, time.Since(upgradeBegan).Round(time.Microsecond))
 		waitExit(t, pid) // the old daemon drains and exits
 		h.wantStatus(next)
 		pid = next
 		pids = append(pids, pid)
 	}
-	r := load.result(window + commandTimeout)
+	r := load.Result(window + commandTimeout)
 	t.Logf("%d requests on %d connections, %d failed (%d refused), %d stale; answers by version: %v, by pid: %v; longest request %.1fms",
 		r.Requests, r.Conns, r.Failures, r.Refused, r.Stale, r.Versions, r.PIDs, r.MaxLatency)
 	checkLoad(t, r)
@@ -131,11 +131,11 @@ func TestUpgradeToAFailingBinaryUnderLoad(t *testing.T) {
 	}
 	h.install(next)
 	replacement := h.upgrade(pid)
-	load.send("expect v2")
+	load.Send("expect v2")
 	waitExit(t, pid)
 	h.wantStatus(replacement)
-	load.send("stop")
-	r := load.result(commandTimeout)
+	load.Send("stop")
+	r := load.Result(commandTimeout)
 	t.Logf("%d requests on %d connections, %d failed (%d refused), %d stale; answers by version: %v, by pid: %v; longest request %.1fms",
 		r.Requests, r.Conns, r.Failures, r.Refused, r.Stale, r.Versions, r.PIDs, r.MaxLatency)
 	checkLoad(t, r)

@@ -45,7 +45,7 @@ func TestScaffoldUpgradeUnderLoad(t *testing.T) {
 		h.wantStatus(next)
 		pid = next
 	}
-	r := load.result(window + commandTimeout)
+	r := load.Result(window + commandTimeout)
 	t.Logf("%d requests on %d connections, %d failed (%d refused); longest request %.1fms", r.Requests, r.Conns, r.Failures, r.Refused, r.MaxLatency)
 	checkLoad(t, r)
 	if out, errOut, code := h.command("stop"); code != 0 {

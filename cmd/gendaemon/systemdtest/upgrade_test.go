@@ -3,11 +3,7 @@
 package systemdtest
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gendaemon/gendaemon/bench/httpload"
+	"github.com/gendaemon/gendaemon/bench/httpload/loadtest"
 
 	"github.com/gendaemon/gendaemon/generator"
 )
@@ -71,7 +67,7 @@ func testUpgradeUnderLoad(t *testing.T, c *container, p project) {
 	// The old daemon has exited (v1 drains for v1DrainDelay): from now on
 	// only v2 may answer. (That upgrade returns only once the old daemon
 	// no longer serves is TestUpgradeReturnsOnceTheOldDaemonStoppedServing's.)
-	load.send("expect v2")
+	load.Send("expect v2")
 	// After the upgrade, a restart drains the new daemon as any and
 	// starts the new build, on the socket that the store still holds.
 	c.restartUnderLoad(p)
@@ -79,8 +75,8 @@ func testUpgradeUnderLoad(t *testing.T, c *container, p project) {
 		t.Errorf("systemctl restart after the upgrade did not let the new daemon (pid %s) drain: the journal since the upgrade has no \"drained pid=%s\", or a SIGKILL:\n%s", upgraded, upgraded, log)
 	}
 	<-time.After(loadPace)
-	load.send("stop")
-	r := load.result()
+	load.Send("stop")
+	r := load.Result(commandTimeout)
 	t.Logf("%d requests on %d connections, %d failed (%d refused), %d stale; answers by version: %v, by pid: %v; longest request %.1fms",
 		r.Requests, r.Conns, r.Failures, r.Refused, r.Stale, r.Versions, r.PIDs, r.MaxLatency)
 	if r.Requests == 0 {
@@ -159,8 +155,8 @@ func testRestartWithoutFDStore(t *testing.T, c *container, p project) {
 		c.restartUnderLoad(p)
 	}
 	<-time.After(loadPace)
-	load.send("stop")
-	r := load.result()
+	load.Send("stop")
+	r := load.Result(commandTimeout)
 	t.Logf("%d requests on %d connections, %d failed (%d refused); the first errors: %q", r.Requests, r.Conns, r.Failures, r.Refused, r.Errors)
 	if r.Failures == 0 {
 		t.Errorf("3 restarts of a daemon without the fd store lost none of %d requests; want failures, or the test of the fd store proves nothing", r.Requests)
@@ -263,82 +259,14 @@ func (c *container) waitGone(pid string) {
 	}
 }
 
-// A loadClient is bench/cmd/httpload (/lab/httpload) running in the
-// container, in its network namespace, against httpdAddr.
-type loadClient struct {
-	t     *testing.T
-	stdin io.WriteCloser
-	lines chan string
-}
-
-// startLoad starts the load client in the container and returns once its
-// clients run. It ends by itself at the latest after 50s, before
+// startLoad starts the load client, bench/cmd/httpload (/lab/httpload), in
+// the container, in its network namespace, against httpdAddr, and returns
+// once its clients run. It ends by itself at the latest after 50s, before
 // commandTimeout ends the command; the container's end ends it in any case.
-func (c *container) startLoad(t *testing.T) *loadClient {
+func (c *container) startLoad(t *testing.T) *loadtest.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	cmd := c.command(ctx, "/", "/lab/httpload", "-url", "http://"+httpdAddr+"/", "-clients", "20", "-fresh", "2", "-duration", "50s")
 	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-	})
-	l := &loadClient{t: t, stdin: stdin, lines: make(chan string, 4)}
-	go func() {
-		defer close(l.lines)
-		s := bufio.NewScanner(stdout)
-		s.Buffer(nil, 1<<20)
-		for s.Scan() {
-			l.lines <- s.Text()
-		}
-	}()
-	if line := l.next(); line != "running" {
-		t.Fatalf("httpload said %q, want running", line)
-	}
-	return l
-}
-
-// next returns the next line of the client's output.
-func (l *loadClient) next() string {
-	l.t.Helper()
-	select {
-	case line, ok := <-l.lines:
-		if !ok {
-			l.t.Fatal("httpload ended without a result")
-		}
-		return line
-	case <-time.After(commandTimeout):
-		l.t.Fatalf("httpload said nothing for %v", commandTimeout)
-		return ""
-	}
-}
-
-// send writes a command line to the client.
-func (l *loadClient) send(line string) {
-	l.t.Helper()
-	if _, err := fmt.Fprintln(l.stdin, line); err != nil {
-		l.t.Fatalf("telling httpload %q: %v", line, err)
-	}
-}
-
-// result returns the client's result, once it has ended.
-func (l *loadClient) result() httpload.Result {
-	l.t.Helper()
-	var r httpload.Result
-	if err := json.Unmarshal([]byte(l.next()), &r); err != nil {
-		l.t.Fatalf("httpload's result: %v", err)
-	}
-	return r
+	return loadtest.Start(t, cmd, func(int) { t.Cleanup(cancel) }, commandTimeout)
 }
