@@ -38,7 +38,7 @@ while (($#)); do
 	--limits) limits=$2; shift 2 ;;
 	--rev) rev=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
-	-h | --help) sed -n '2,/^set -e/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) bench_help; exit 0 ;;
 	*) echo "ab.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 done

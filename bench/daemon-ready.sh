@@ -51,7 +51,7 @@ while (($#)); do
 	--rev) rev=$2; shift 2 ;;
 	--stripped) stripped=1; shift ;;
 	--) shift; extra=("$@"); break ;;
-	-h | --help) sed -n '2,/^set -e/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) bench_help; exit 0 ;;
 	*) echo "daemon-ready.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 done

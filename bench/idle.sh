@@ -20,7 +20,7 @@ while (($#)); do
 	-n | --runs) runs=$2; shift 2 ;;
 	--window) window=$2; shift 2 ;;
 	--settle) settle=$2; shift 2 ;;
-	-h | --help) sed -n '2,/^set -e/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) bench_help; exit 0 ;;
 	*) echo "idle.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 done

@@ -16,6 +16,11 @@ BENCH_TMP=
 BENCH_PIDS=()
 BENCH_PIDFILES=()
 
+# bench_help prints the running script's header comment, its --help.
+bench_help() {
+	sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'
+}
+
 bench_init() {
 	# Under bench/, not /tmp: daemon(1) refuses to run a program below a
 	# group- or world-writable directory.

@@ -21,7 +21,7 @@ runs=30
 while (($#)); do
 	case $1 in
 	-n | --runs) runs=$2; shift 2 ;;
-	-h | --help) sed -n '2,/^set -e/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) bench_help; exit 0 ;;
 	*) echo "upgrade-handover.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
