@@ -2,7 +2,11 @@
 
 package daemon
 
-import "os"
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
 
 // beginStage is where a process that Start re-executed begins, before Main
 // parses the command line. It protects the start's descriptors from the
@@ -16,15 +20,16 @@ func beginStage(cfg Config) {
 	}
 	protectStartDescriptors()
 	if stage == stageSession || stage == stageUpgrade {
-		os.Exit(leadSession(cfg))
+		os.Exit(leadSession(cfg, stage))
 	}
 }
 
-// leadSession is the session leader of a start or of an upgrade, in a
-// process that takeHandoff has not yet taken the stage of: it starts the
-// daemon and returns the status to exit with.
-func leadSession(cfg Config) int {
-	if takeHandoff() == stageUpgrade {
+// leadSession is the session leader of a start or of an upgrade (stage):
+// it takes the handoff, which it has read already, starts the daemon and
+// returns the status to exit with.
+func leadSession(cfg Config, stage int) int {
+	unix.Close(handoffFD)
+	if stage == stageUpgrade {
 		return startReplacement(cfg) // replacement_unix.go
 	}
 	return startDaemon(cfg)
