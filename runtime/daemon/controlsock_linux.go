@@ -18,6 +18,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// A daemonError is the error of a reload or an upgrade, as the daemon
+// reported it over its control socket.
+type daemonError struct{ text string }
+
+func (e *daemonError) Error() string { return e.text }
+
 // A running daemon listens on a control socket in Linux's abstract
 // namespace, so that the reload command can wait for the reload it asks for
 // and learn how it went: SIGHUP cannot answer. Abstract sockets have no

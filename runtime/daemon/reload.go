@@ -16,9 +16,3 @@ var errNoControl = errors.New("no control socket")
 
 // errStopping answers a reload asked for once the daemon has begun to stop.
 var errStopping = errors.New("the daemon is stopping")
-
-// A daemonError is the error of a reload or an upgrade, as the daemon
-// reported it over its control socket.
-type daemonError struct{ text string }
-
-func (e *daemonError) Error() string { return e.text }
