@@ -34,7 +34,10 @@ type filer interface {
 // net.FileListener(f); closing what it made leaves the daemon's file open.
 //
 // Call Listen from Init, with Init's context (or one derived from it), so
-// that a listener that cannot be opened stops the start-up. A name may be
+// that a listener that cannot be opened stops the start-up. Once Init has
+// returned, the daemon lets go of what it was handed under a name that
+// Init did not claim: a version that drops a listener closes the socket its
+// predecessor kept and removes it from the store. A name may be
 // kept once. A socket unit passes all its sockets under one name (its
 // FileDescriptorName=), so for a unit with several Listen*= lines use
 // Activation(ctx).Named, whose sockets are handed over too. Outside a
@@ -138,6 +141,28 @@ func (k *keptFiles) keep(name string, f *os.File) error {
 	return nil
 }
 
+// claimed reports whether the daemon keeps a file called name.
+func (k *keptFiles) claimed(name string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, l := range k.kept {
+		if l.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// dropUnclaimed returns the files inherited that the service has not
+// claimed, and forgets them: they are not handed over any more.
+func (k *keptFiles) dropUnclaimed() []ListenFD {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	dropped := k.inherited
+	k.inherited = nil
+	return dropped
+}
+
 // handover returns the files to hand to the daemon that replaces this one:
 // those kept, and those inherited that the service has not claimed (yet).
 func (k *keptFiles) handover() []ListenFD {
@@ -146,14 +171,16 @@ func (k *keptFiles) handover() []ListenFD {
 	return append(append([]ListenFD(nil), k.kept...), k.inherited...)
 }
 
-// A heldFiles holds files back from the store while holding is set.
+// A heldFiles holds changes to the store back while holding is set: files
+// to store, and names to remove.
 type heldFiles struct {
 	mu      sync.Mutex
 	holding bool
 	files   []ListenFD
+	removed []string
 }
 
-// hold keeps f back and reports true while files are held.
+// hold keeps f back and reports true while changes are held.
 func (h *heldFiles) hold(name string, f *os.File) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -163,12 +190,23 @@ func (h *heldFiles) hold(name string, f *os.File) bool {
 	return h.holding
 }
 
-// release stops holding files and returns those held.
-func (h *heldFiles) release() []ListenFD {
+// holdRemoval keeps the removal of name back and reports true while
+// changes are held.
+func (h *heldFiles) holdRemoval(name string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.holding {
+		h.removed = append(h.removed, name)
+	}
+	return h.holding
+}
+
+// release stops holding changes and returns those held.
+func (h *heldFiles) release() (files []ListenFD, removed []string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.holding = false
-	files := h.files
-	h.files = nil
-	return files
+	files, removed = h.files, h.removed
+	h.files, h.removed = nil, nil
+	return files, removed
 }

@@ -141,6 +141,8 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 		stopControl()
 		d.endPredecessor() // replacement_unix.go
 	}()
+	// Before an upgrade may hand the files over.
+	d.releaseUnclaimed() // fdstore_unix.go
 	// Ready for an upgrade before whoever waits for the start learns it.
 	d.started.Store(true)
 	started(0, nil)

@@ -33,7 +33,8 @@ import (
 // upgrade service behaves: "gate" (wait until the test releases it),
 // "hang" (until cancelled), "crash", "stubborn" (succeed, but never
 // return from Serve once cancelled), "two" (keep a second listener,
-// "extra"), or anything else to succeed.
+// "extra", and report its address after "listening"), or anything else to
+// succeed.
 const hostileEnv = "DAEMONTEST_HOSTILE"
 
 // hostileService is upgradeService with behaviours that the hostile
@@ -70,15 +71,26 @@ func (s *hostileService) Init(ctx context.Context) error {
 	if s.l, err = net.FileListener(f); err != nil {
 		return err
 	}
+	extra := ""
 	if s.behaviour == "two" {
 		// A new version that serves one more listener.
-		if _, err := daemon.Listen(ctx, "extra", func() (net.Listener, error) {
+		f, err := daemon.Listen(ctx, "extra", func() (net.Listener, error) {
 			return net.Listen("tcp", "127.0.0.1:0")
-		}); err != nil {
+		})
+		if err != nil {
 			return err
 		}
+		l, err := net.FileListener(f)
+		if err != nil {
+			return err
+		}
+		extra = l.Addr().String()
+		l.Close() // the daemon keeps f
 	}
 	report(fmt.Sprintf("listening %s %d", s.l.Addr(), pid))
+	if extra != "" {
+		report(fmt.Sprintf("extra %s %d", extra, pid))
+	}
 	return nil
 }
 

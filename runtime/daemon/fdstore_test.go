@@ -1,0 +1,144 @@
+//go:build linux
+
+package daemon_test
+
+import (
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The files a daemon is handed for Listen, by the daemon it replaces or by
+// systemd's file descriptor store, and that its Init does not claim: a new
+// version that no longer listens under a name.
+
+// TestUpgradeClosesTheListenerANewVersionDropped upgrades a daemon that
+// keeps two listeners to a version that keeps one. The listener the new
+// version dropped must be closed once the old daemon has exited: a daemon
+// that held it on would keep its port bound, with connections queued that
+// no one answers, and hand it to every later version.
+func TestUpgradeClosesTheListenerANewVersionDropped(t *testing.T) {
+	h := newHostileHarness(t)
+	h.behave("two")
+	if stdout, errOut, code := h.main("start"); code != 0 {
+		t.Fatalf("start: exit %d, %q %q", code, stdout, errOut)
+	}
+	h.listening()
+	extra, _, _ := strings.Cut(h.event("extra"), " ")
+	h.behave("ok")
+	for round := 1; round <= 2; round++ {
+		old := atoi(h.pidFileText())
+		if stdout, errOut, code := h.main("upgrade"); code != 0 {
+			t.Fatalf("upgrade %d: exit %d, %q %q", round, code, stdout, errOut)
+		}
+		addr, replacement := h.listening()
+		waitExit(t, old, 10*time.Second)
+		if got := server(t, addr); got != replacement {
+			t.Fatalf("upgrade %d: pid %d answered; want the new daemon, %d", round, got, replacement)
+		}
+		conn, err := net.DialTimeout("tcp", extra, 5*time.Second)
+		if err == nil {
+			conn.Close()
+			t.Fatalf("upgrade %d: %s, the listener the new version dropped, still takes connections: a process holds it", round, extra)
+		}
+		if !errors.Is(err, unix.ECONNREFUSED) {
+			t.Fatalf("upgrade %d: connecting to %s: %v; want the connection refused", round, extra, err)
+		}
+	}
+}
+
+// TestUpgradeRemovesTheDroppedListenerFromTheStore upgrades a daemon that
+// runs under a service manager with the file descriptor store (FDStore)
+// and keeps two listeners there to a version that keeps one. The new
+// daemon must remove the other from the store (FDSTOREREMOVE=1), as the
+// main process, since systemd would otherwise pass it back at every
+// restart.
+func TestUpgradeRemovesTheDroppedListenerFromTheStore(t *testing.T) {
+	h := newHostileHarness(t)
+	h.config["FDStore"] = "true"
+	h.behave("two")
+	recv := notifyReceiver(t, filepath.Join(h.dir, "notify"))
+	cmd := h.cmd("run", "--pidfile", "")
+	cmd.Env = append(cmd.Env, "NOTIFY_SOCKET="+filepath.Join(h.dir, "notify"))
+	h.startForeground(cmd)
+	_, old := h.listening()
+	for _, want := range []string{"FDSTORE=1\nFDNAME=test", "FDSTORE=1\nFDNAME=extra", "READY=1"} {
+		if d := recv(); d.state != want || d.pid != old {
+			t.Fatalf("notification %q from pid %d; want %q from %d", d.state, d.pid, want, old)
+		}
+	}
+	h.behave("ok")
+	if stdout, errOut, code := h.main("upgrade", "--pid", strconv.Itoa(old)); code != 0 {
+		t.Fatalf("upgrade: exit %d, %q %q", code, stdout, errOut)
+	}
+	_, replacement := h.listening()
+	main, removed := old, false
+	for !removed {
+		d := recv()
+		if d.pid != main {
+			t.Errorf("notification %q from pid %d while the main pid is %d: systemd drops it under NotifyAccess=main", d.state, d.pid, main)
+		}
+		if rest, ok := strings.CutPrefix(d.state, "MAINPID="); ok {
+			main = atoi(strings.SplitN(rest, "\n", 2)[0])
+		}
+		switch d.state {
+		case "FDSTOREREMOVE=1\nFDNAME=extra":
+			removed = d.pid == replacement
+		case "FDSTOREREMOVE=1\nFDNAME=test", "FDSTORE=1\nFDNAME=test":
+			t.Errorf("notification %q from pid %d: the new daemon claimed test, which the store holds already", d.state, d.pid)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the old daemon: %v", err)
+	}
+}
+
+// TestRestartRemovesUnclaimedNamesFromTheStore runs the daemon as systemd
+// does after a restart with the file descriptor store: the stored
+// listeners come back as activated sockets, "test", which Init claims,
+// and "extra", which an earlier version kept and this one does not. The
+// daemon must remove "extra" from the store before it is ready, and leave
+// "test" there.
+func TestRestartRemovesUnclaimedNamesFromTheStore(t *testing.T) {
+	h := newHostileHarness(t)
+	h.config["FDStore"] = "true"
+	recv := notifyReceiver(t, filepath.Join(h.dir, "notify"))
+	var files []*os.File
+	for range 2 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := l.(*net.TCPListener).File()
+		l.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		files = append(files, f)
+	}
+	// As systemd does: LISTEN_PID is the pid of the process that gets the
+	// descriptors.
+	cmd := exec.Command("sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, os.Args[0], "run", "--pidfile", "")
+	cmd.Env = append(h.command("upgrade-hostile").Env,
+		"NOTIFY_SOCKET="+filepath.Join(h.dir, "notify"), "LISTEN_FDS=2", "LISTEN_FDNAMES=test:extra")
+	cmd.ExtraFiles = files
+	h.startForeground(cmd)
+	addr, pid := h.listening()
+	if got := server(t, addr); got != pid {
+		t.Fatalf("pid %d answered; want the daemon, %d", got, pid)
+	}
+	for _, want := range []string{"FDSTOREREMOVE=1\nFDNAME=extra", "READY=1"} {
+		if d := recv(); d.state != want || d.pid != pid {
+			t.Fatalf("notification %q from pid %d; want %q from %d", d.state, d.pid, want, pid)
+		}
+	}
+}
