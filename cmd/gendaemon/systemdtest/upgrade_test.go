@@ -39,8 +39,11 @@ func TestSystemdUpgrade(t *testing.T) {
 	opts.FDStore = true
 	labup := stageHTTPD(t, stage, opts)
 	labnofd := stageHTTPD(t, stage, generator.NewOptions("labnofd"))
+	opts = generator.NewOptions("labdrop")
+	opts.FDStore = true
+	labdrop := stageHTTPD(t, stage, opts, "-X main.extraAddr="+extraAddr)
 	goBuild(t, filepath.Join("..", "..", "..", "bench", "cmd", "httpload"), filepath.Join(stage, "httpload"))
-	t.Logf("generated and built 2 projects and the load client in %v", time.Since(began).Round(time.Millisecond))
+	t.Logf("generated and built 3 projects and the load client in %v", time.Since(began).Round(time.Millisecond))
 
 	c := boot(t, rootfs, stage)
 	for _, st := range []struct {
@@ -50,6 +53,7 @@ func TestSystemdUpgrade(t *testing.T) {
 	}{
 		{"restart and upgrade under load", testUpgradeUnderLoad, labup},
 		{"restart without the fd store loses requests", testRestartWithoutFDStore, labnofd},
+		{"a listener a new version drops leaves the fd store", testDroppedListenerLeavesTheStore, labdrop},
 	} {
 		t.Run(st.name, func(t *testing.T) { st.test(t, c.on(t), st.p) })
 	}
@@ -99,9 +103,8 @@ func (c *container) upgradeUnderLoad(p project) string {
 	c.t.Helper()
 	<-time.After(loadPace)
 	before := c.show(p.unit(), "MainPID", "NRestarts")
+	c.installBuild(p, "v2")
 	bin := "/usr/local/bin/" + p.opts.Name
-	c.must("install", "-m", "0755", "/lab/"+p.opts.Name+"/v2", bin+".new")
-	c.must("mv", "-f", bin+".new", bin)
 	c.journal(p.unit()) // from here on
 	out := c.must(bin, "upgrade", "--pid", before["MainPID"])
 	m := regexp.MustCompile(`^` + p.opts.Name + ` upgraded \(pid (\d+), replacing pid (\d+)\)\n$`).FindStringSubmatch(out)
@@ -163,14 +166,57 @@ func testRestartWithoutFDStore(t *testing.T, c *container, p project) {
 	}
 }
 
+// extraAddr is where v1 of labdrop keeps a second listener, "extra",
+// which v2 no longer asks for.
+const extraAddr = "127.0.0.1:8081"
+
+// testDroppedListenerLeavesTheStore: v1 keeps two listeners in the fd
+// store; v2, which keeps one, is installed and the unit restarted. v2
+// finds both in the store and removes the one it does not ask for
+// (FDSTOREREMOVE=1), so that after the next restart no process, systemd
+// included, holds its port, which then refuses connections. A store that
+// kept it would pass it back at every restart, its connections queued
+// unanswered.
+func testDroppedListenerLeavesTheStore(t *testing.T, c *container, p project) {
+	c.installHTTPD(p)
+	if !c.accepts(extraAddr) {
+		t.Fatalf("v1 does not listen on %s", extraAddr)
+	}
+	c.installBuild(p, "v2")
+	c.must("systemctl", "restart", p.unit()) // v2 removes "extra" from the store
+	c.must("systemctl", "restart", p.unit())
+	c.wantState(p.unit(), "active", "running")
+	if c.accepts(extraAddr) {
+		t.Errorf("after two restarts of v2, which does not listen on %s, a process still accepts connections there: the fd store kept v1's listener", extraAddr)
+	}
+}
+
+// accepts reports whether a TCP connection to addr, in the container's
+// network, is accepted (bash's /dev/tcp): a refused one fails.
+func (c *container) accepts(addr string) bool {
+	host, port, _ := strings.Cut(addr, ":")
+	_, code := c.run("bash", "-c", "exec 3<>/dev/tcp/"+host+"/"+port)
+	return code == 0
+}
+
+// installBuild installs the build called build of p over the unit's
+// binary, by renaming it there as a package manager does.
+func (c *container) installBuild(p project, build string) {
+	c.t.Helper()
+	bin := "/usr/local/bin/" + p.opts.Name
+	c.must("install", "-m", "0755", "/lab/"+p.opts.Name+"/"+build, bin+".new")
+	c.must("mv", "-f", bin+".new", bin)
+}
+
 // v1DrainDelay is how long v1 of the HTTP daemon goes on serving once told
 // to drain (testdata/httpd's drainDelay).
 const v1DrainDelay = 200 * time.Millisecond
 
 // stageHTTPD generates the project that opts describe, with the HTTP
 // service of ../testdata/httpd, and builds it twice into stage/NAME: as v1,
-// the binary the unit installs (NAME), and as v2.
-func stageHTTPD(t *testing.T, stage string, opts generator.Options) project {
+// the binary the unit installs (NAME), with v1Flags among its -ldflags,
+// and as v2.
+func stageHTTPD(t *testing.T, stage string, opts generator.Options, v1Flags ...string) project {
 	t.Helper()
 	files, err := generator.Render(opts)
 	if err != nil {
@@ -197,7 +243,7 @@ func stageHTTPD(t *testing.T, stage string, opts generator.Options) project {
 	}
 	// v1 drains for a while, as a daemon with requests in flight does: the
 	// old daemon of the upgrade outlives systemd's reading of MAINPID=.
-	goBuild(t, dir, filepath.Join(out, opts.Name), "-ldflags=-X main.version=v1 -X main.drainDelay="+v1DrainDelay.String())
+	goBuild(t, dir, filepath.Join(out, opts.Name), "-ldflags=-X main.version=v1 -X main.drainDelay="+v1DrainDelay.String()+" "+strings.Join(v1Flags, " "))
 	goBuild(t, dir, filepath.Join(out, "v2"), "-ldflags=-X main.version=v2")
 	p := project{opts: opts, units: map[string][]byte{}}
 	for _, f := range files {
