@@ -369,42 +369,76 @@ func reexec(stage int, cfg Config, ready *os.File, opts reexecOptions) (int, err
 	if err != nil {
 		return 0, fmt.Errorf("finding this program to re-execute it: %w", err)
 	}
-	stdio := []uintptr{0, 1, 2}
+	p := stageProcess{path: self, env: startEnviron(cfg), setsid: opts.setsid}
 	if !opts.stdio {
 		null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 		if err != nil {
 			return 0, err
 		}
 		defer null.Close()
-		stdio = []uintptr{null.Fd(), null.Fd(), null.Fd()}
+		p.stdio = null
 	}
+	if p.dir, err = os.Getwd(); err != nil {
+		p.dir = "/"
+	}
+	p.extra = make([]uintptr, len(opts.extra))
+	for i, f := range opts.extra {
+		p.extra[i] = f.Fd()
+	}
+	pid, err := startStageProcess(stage, ready, p)
+	if err != nil {
+		return 0, fmt.Errorf("re-executing %s: %w", self, err)
+	}
+	return pid, nil
+}
+
+// startEnviron is the environment a start passes on: cfg.Env, or this
+// process's if cfg.Env is nil (Config.Env).
+func startEnviron(cfg Config) []string {
+	if cfg.Env == nil {
+		return os.Environ()
+	}
+	return cfg.Env
+}
+
+// A stageProcess is what startStageProcess starts a stage with, beside
+// the stage and its readiness pipe. A start re-executes this program
+// (reexec); an upgrade starts the program at the daemon's path.
+type stageProcess struct {
+	path   string    // the program, run with this process's arguments
+	dir    string    // its working directory
+	env    []string  // its whole environment
+	stdio  *os.File  // its standard input, output and error; nil: this process's own
+	setsid bool      // in a session of its own
+	extra  []uintptr // descriptors it inherits from startedFD on
+}
+
+// startStageProcess starts p.path as stage: with a new handoff that names
+// stage at handoffFD, ready at readyFD, p.extra from startedFD on, and an
+// empty signal mask (startWithEmptySigmask). It returns the pid. Every
+// other descriptor must be close-on-exec. Its errors are not wrapped: the
+// caller says which program it started, and why.
+func startStageProcess(stage int, ready *os.File, p stageProcess) (int, error) {
 	handoff, err := newHandoff(stage)
 	if err != nil {
 		return 0, err
 	}
 	defer handoff.Close()
-	env := cfg.Env
-	if env == nil {
-		env = os.Environ()
+	files := make([]uintptr, 0, startedFD+len(p.extra))
+	if p.stdio == nil {
+		files = append(files, 0, 1, 2)
+	} else {
+		fd := p.stdio.Fd()
+		files = append(files, fd, fd, fd)
 	}
-	dir, err := os.Getwd()
-	if err != nil {
-		dir = "/"
-	}
-	files := append(stdio, handoff.Fd(), ready.Fd())
-	for _, f := range opts.extra {
-		files = append(files, f.Fd())
-	}
-	pid, err := startWithEmptySigmask(self, os.Args, &syscall.ProcAttr{
-		Dir:   dir,
-		Env:   env,
+	files = append(files, handoff.Fd(), ready.Fd())
+	files = append(files, p.extra...)
+	return startWithEmptySigmask(p.path, os.Args, &syscall.ProcAttr{
+		Dir:   p.dir,
+		Env:   p.env,
 		Files: files,
-		Sys:   &syscall.SysProcAttr{Setsid: opts.setsid},
+		Sys:   &syscall.SysProcAttr{Setsid: p.setsid},
 	})
-	if err != nil {
-		return 0, fmt.Errorf("re-executing %s: %w", self, err)
-	}
-	return pid, nil
 }
 
 // reap waits for the child pid to exit.

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -208,34 +207,27 @@ func (d *running) awaitReplacement(ctx context.Context, r, started *os.File, ses
 // a service manager; a detached daemon's is redirected by the replacement
 // as by any daemon.
 func (d *running) startUpgrade(ready, started, promoted *os.File) (int, error) {
-	handoff, err := newHandoff(stageUpgrade)
-	if err != nil {
-		return 0, err
-	}
-	defer handoff.Close()
 	handed := append(d.handedFiles(), handedFile{handedPromotion, "promoted", promoted})
-	files := []uintptr{0, 1, 2, handoff.Fd(), ready.Fd(), started.Fd()}
+	extra := make([]uintptr, 0, 1+len(handed))
+	extra = append(extra, started.Fd())
 	entries := make([]string, 0, len(handed))
 	for _, h := range handed {
 		fd, ok := fileFD(h.file)
 		if !ok {
 			return 0, fmt.Errorf("handing over %q: its file is closed", h.name)
 		}
-		files = append(files, uintptr(fd))
+		extra = append(extra, uintptr(fd))
 		entries = append(entries, string(h.kind)+h.name)
 	}
-	env := d.cfg.Env
-	if env == nil {
-		env = os.Environ()
-	}
-	env = append(withoutVars(env, envHandover, envPredecessor),
+	env := append(withoutVars(startEnviron(d.cfg), envHandover, envPredecessor),
 		envHandover+"="+strings.Join(entries, ":"), envPredecessor+"="+strconv.Itoa(os.Getpid()))
 	env = append(env, d.notifier.childEnv()...)
-	pid, err := startWithEmptySigmask(d.executable, os.Args, &syscall.ProcAttr{
-		Dir:   d.startDir,
-		Env:   env,
-		Files: files,
-		Sys:   &syscall.SysProcAttr{Setsid: true},
+	pid, err := startStageProcess(stageUpgrade, ready, stageProcess{
+		path:   d.executable,
+		dir:    d.startDir,
+		env:    env,
+		setsid: true,
+		extra:  extra,
 	})
 	if err != nil {
 		return 0, fmt.Errorf("starting the new binary %s: %w", d.executable, err)
