@@ -104,29 +104,24 @@ func launch(cfg Config, whenReady func(pid int)) (int, error) {
 	if err := closeOnExecFrom(3, maxFD); err != nil {
 		return 0, err
 	}
-	r, w, err := os.Pipe()
-	if err != nil {
+	var ready, started pipeEnds
+	if err := openPipes(&ready, &started); err != nil {
 		return 0, err
 	}
-	defer r.Close()
-	startedR, startedW, err := os.Pipe()
-	if err != nil {
-		w.Close()
-		return 0, err
-	}
-	defer startedR.Close()
-	pid, err := reexec(stageSession, cfg, w, reexecOptions{setsid: true, extra: []*os.File{startedW}})
-	w.Close()
-	startedW.Close()
+	defer ready.r.Close()
+	defer started.r.Close()
+	pid, err := reexec(stageSession, cfg, ready.w, reexecOptions{setsid: true, extra: []*os.File{started.w}})
+	ready.w.Close()
+	started.w.Close()
 	if err != nil {
 		return 0, err
 	}
 	if cfg.StartTimeout > 0 {
-		if err := r.SetReadDeadline(time.Now().Add(cfg.StartTimeout)); err != nil {
+		if err := ready.r.SetReadDeadline(time.Now().Add(cfg.StartTimeout)); err != nil {
 			return 0, err
 		}
 	}
-	data, readErr := readMessage(r)
+	data, readErr := readMessage(ready.r)
 	if errors.Is(readErr, os.ErrDeadlineExceeded) {
 		// The session leader may still run: before it starts the daemon
 		// it runs the program's own code (its package initialisation, and
@@ -142,9 +137,9 @@ func launch(cfg Config, whenReady func(pid int)) (int, error) {
 		// The session leader has exited, so its pipe holds its STARTED
 		// line if it got as far as starting the daemon, and then ends (but
 		// for a process that inherited it before it was protected).
-		startedR.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		line, _ := io.ReadAll(startedR)
-		return 0, abandonStart(cfg, pid, startedPID(string(line)), r)
+		started.r.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		line, _ := io.ReadAll(started.r)
+		return 0, abandonStart(cfg, pid, startedPID(string(line)), ready.r)
 	}
 	if readErr != nil {
 		return 0, fmt.Errorf("reading the daemon's readiness: %w", readErr)
@@ -162,10 +157,30 @@ func launch(cfg Config, whenReady func(pid int)) (int, error) {
 				whenReady(pid)
 			}
 		}
-		r.SetReadDeadline(time.Now().Add(wait))
-		io.Copy(io.Discard, r)
+		ready.r.SetReadDeadline(time.Now().Add(wait))
+		io.Copy(io.Discard, ready.r)
 	}
 	return parseReadiness(cfg, msg)
+}
+
+// pipeEnds are the read and write ends of a pipe.
+type pipeEnds struct{ r, w *os.File }
+
+// openPipes opens a pipe into each of pipes: all of them, or, on an error,
+// none, closing those it opened, so that its callers need no ladder of
+// closes on each error.
+func openPipes(pipes ...*pipeEnds) error {
+	for i, p := range pipes {
+		var err error
+		if p.r, p.w, err = os.Pipe(); err != nil {
+			for _, opened := range pipes[:i] {
+				opened.r.Close()
+				opened.w.Close()
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // readyCloseWait bounds the wait, after READY, for the daemon to close the

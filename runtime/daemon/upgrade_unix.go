@@ -76,42 +76,32 @@ func (d *running) upgrade(ctx context.Context) (int, error) {
 	case !d.started.Load():
 		return 0, errNotStarted
 	}
-	r, w, err := os.Pipe()
-	if err != nil {
+	// promoted is closed once the new daemon is the service manager's
+	// main process.
+	var ready, started, promoted pipeEnds
+	if err := openPipes(&ready, &started, &promoted); err != nil {
 		return 0, err
 	}
-	defer r.Close()
-	startedR, startedW, err := os.Pipe()
-	if err != nil {
-		w.Close()
-		return 0, err
-	}
-	defer startedR.Close()
-	// Closed once the new daemon is the service manager's main process.
-	promotedR, promotedW, err := os.Pipe()
-	if err != nil {
-		w.Close()
-		startedW.Close()
-		return 0, err
-	}
-	defer promotedW.Close()
-	session, err := d.startUpgrade(w, startedW, promotedR)
-	w.Close()
-	startedW.Close()
-	promotedR.Close()
+	defer ready.r.Close()
+	defer started.r.Close()
+	defer promoted.w.Close()
+	session, err := d.startUpgrade(ready.w, started.w, promoted.r)
+	ready.w.Close()
+	started.w.Close()
+	promoted.r.Close()
 	if err != nil {
 		return 0, err
 	}
 	slog.Info("upgrading: started the new binary", "path", d.executable)
-	pid, err := d.awaitReplacement(ctx, r, startedR, session)
+	pid, err := d.awaitReplacement(ctx, ready.r, started.r, session)
 	if err != nil {
 		// The session leader's process group holds the replacement and
 		// what its Init started; its pid is not reused while the group
 		// exists.
 		unix.Kill(-session, unix.SIGKILL)
 		reap(session)
-		startedR.SetReadDeadline(time.Now().Add(readyCloseWait))
-		line, _ := io.ReadAll(startedR)
+		started.r.SetReadDeadline(time.Now().Add(readyCloseWait))
+		line, _ := io.ReadAll(started.r)
 		removeStagedPIDFiles(d.cfg, startedPID(string(line)))
 		// The new daemon may have published its pidfile before it failed.
 		if rerr := d.pidfile.reclaim(d.cfg); rerr != nil {
@@ -121,7 +111,7 @@ func (d *running) upgrade(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	d.handOver(pid)
-	promotedW.Close()
+	promoted.w.Close()
 	return pid, nil
 }
 
