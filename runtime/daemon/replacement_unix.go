@@ -25,12 +25,8 @@ func startReplacement(cfg Config) int {
 	for i := range extra {
 		extra[i] = os.NewFile(uintptr(startedFD+1+i), "gendaemon-handed")
 	}
-	env := cfg.Env
-	if env == nil {
-		env = os.Environ()
-	}
 	passed := []string{envHandover, envPredecessor, envNotifySocket, envWatchdogUsec}
-	env = withoutVars(env, passed...)
+	env := withoutVars(startEnviron(cfg), passed...)
 	for _, name := range passed {
 		if v, ok := os.LookupEnv(name); ok {
 			env = append(env, name+"="+v)

@@ -104,29 +104,24 @@ func launch(cfg Config, whenReady func(pid int)) (int, error) {
 	if err := closeOnExecFrom(3, maxFD); err != nil {
 		return 0, err
 	}
-	r, w, err := os.Pipe()
-	if err != nil {
+	var ready, started pipeEnds
+	if err := openPipes(&ready, &started); err != nil {
 		return 0, err
 	}
-	defer r.Close()
-	startedR, startedW, err := os.Pipe()
-	if err != nil {
-		w.Close()
-		return 0, err
-	}
-	defer startedR.Close()
-	pid, err := reexec(stageSession, cfg, w, reexecOptions{setsid: true, extra: []*os.File{startedW}})
-	w.Close()
-	startedW.Close()
+	defer ready.r.Close()
+	defer started.r.Close()
+	pid, err := reexec(stageSession, cfg, ready.w, reexecOptions{setsid: true, extra: []*os.File{started.w}})
+	ready.w.Close()
+	started.w.Close()
 	if err != nil {
 		return 0, err
 	}
 	if cfg.StartTimeout > 0 {
-		if err := r.SetReadDeadline(time.Now().Add(cfg.StartTimeout)); err != nil {
+		if err := ready.r.SetReadDeadline(time.Now().Add(cfg.StartTimeout)); err != nil {
 			return 0, err
 		}
 	}
-	data, readErr := readMessage(r)
+	data, readErr := readMessage(ready.r)
 	if errors.Is(readErr, os.ErrDeadlineExceeded) {
 		// The session leader may still run: before it starts the daemon
 		// it runs the program's own code (its package initialisation, and
@@ -142,9 +137,9 @@ func launch(cfg Config, whenReady func(pid int)) (int, error) {
 		// The session leader has exited, so its pipe holds its STARTED
 		// line if it got as far as starting the daemon, and then ends (but
 		// for a process that inherited it before it was protected).
-		startedR.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		line, _ := io.ReadAll(startedR)
-		return 0, abandonStart(cfg, pid, startedPID(string(line)), r)
+		started.r.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		line, _ := io.ReadAll(started.r)
+		return 0, abandonStart(cfg, pid, startedPID(string(line)), ready.r)
 	}
 	if readErr != nil {
 		return 0, fmt.Errorf("reading the daemon's readiness: %w", readErr)
@@ -162,10 +157,30 @@ func launch(cfg Config, whenReady func(pid int)) (int, error) {
 				whenReady(pid)
 			}
 		}
-		r.SetReadDeadline(time.Now().Add(wait))
-		io.Copy(io.Discard, r)
+		ready.r.SetReadDeadline(time.Now().Add(wait))
+		io.Copy(io.Discard, ready.r)
 	}
 	return parseReadiness(cfg, msg)
+}
+
+// pipeEnds are the read and write ends of a pipe.
+type pipeEnds struct{ r, w *os.File }
+
+// openPipes opens a pipe into each of pipes: all of them, or, on an error,
+// none, closing those it opened, so that its callers need no ladder of
+// closes on each error.
+func openPipes(pipes ...*pipeEnds) error {
+	for i, p := range pipes {
+		var err error
+		if p.r, p.w, err = os.Pipe(); err != nil {
+			for _, opened := range pipes[:i] {
+				opened.r.Close()
+				opened.w.Close()
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // readyCloseWait bounds the wait, after READY, for the daemon to close the
@@ -369,42 +384,76 @@ func reexec(stage int, cfg Config, ready *os.File, opts reexecOptions) (int, err
 	if err != nil {
 		return 0, fmt.Errorf("finding this program to re-execute it: %w", err)
 	}
-	stdio := []uintptr{0, 1, 2}
+	p := stageProcess{path: self, env: startEnviron(cfg), setsid: opts.setsid}
 	if !opts.stdio {
 		null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 		if err != nil {
 			return 0, err
 		}
 		defer null.Close()
-		stdio = []uintptr{null.Fd(), null.Fd(), null.Fd()}
+		p.stdio = null
 	}
+	if p.dir, err = os.Getwd(); err != nil {
+		p.dir = "/"
+	}
+	p.extra = make([]uintptr, len(opts.extra))
+	for i, f := range opts.extra {
+		p.extra[i] = f.Fd()
+	}
+	pid, err := startStageProcess(stage, ready, p)
+	if err != nil {
+		return 0, fmt.Errorf("re-executing %s: %w", self, err)
+	}
+	return pid, nil
+}
+
+// startEnviron is the environment a start passes on: cfg.Env, or this
+// process's if cfg.Env is nil (Config.Env).
+func startEnviron(cfg Config) []string {
+	if cfg.Env == nil {
+		return os.Environ()
+	}
+	return cfg.Env
+}
+
+// A stageProcess is what startStageProcess starts a stage with, beside
+// the stage and its readiness pipe. A start re-executes this program
+// (reexec); an upgrade starts the program at the daemon's path.
+type stageProcess struct {
+	path   string    // the program, run with this process's arguments
+	dir    string    // its working directory
+	env    []string  // its whole environment
+	stdio  *os.File  // its standard input, output and error; nil: this process's own
+	setsid bool      // in a session of its own
+	extra  []uintptr // descriptors it inherits from startedFD on
+}
+
+// startStageProcess starts p.path as stage: with a new handoff that names
+// stage at handoffFD, ready at readyFD, p.extra from startedFD on, and an
+// empty signal mask (startWithEmptySigmask). It returns the pid. Every
+// other descriptor must be close-on-exec. Its errors are not wrapped: the
+// caller says which program it started, and why.
+func startStageProcess(stage int, ready *os.File, p stageProcess) (int, error) {
 	handoff, err := newHandoff(stage)
 	if err != nil {
 		return 0, err
 	}
 	defer handoff.Close()
-	env := cfg.Env
-	if env == nil {
-		env = os.Environ()
+	files := make([]uintptr, 0, startedFD+len(p.extra))
+	if p.stdio == nil {
+		files = append(files, 0, 1, 2)
+	} else {
+		fd := p.stdio.Fd()
+		files = append(files, fd, fd, fd)
 	}
-	dir, err := os.Getwd()
-	if err != nil {
-		dir = "/"
-	}
-	files := append(stdio, handoff.Fd(), ready.Fd())
-	for _, f := range opts.extra {
-		files = append(files, f.Fd())
-	}
-	pid, err := startWithEmptySigmask(self, os.Args, &syscall.ProcAttr{
-		Dir:   dir,
-		Env:   env,
+	files = append(files, handoff.Fd(), ready.Fd())
+	files = append(files, p.extra...)
+	return startWithEmptySigmask(p.path, os.Args, &syscall.ProcAttr{
+		Dir:   p.dir,
+		Env:   p.env,
 		Files: files,
-		Sys:   &syscall.SysProcAttr{Setsid: opts.setsid},
+		Sys:   &syscall.SysProcAttr{Setsid: p.setsid},
 	})
-	if err != nil {
-		return 0, fmt.Errorf("re-executing %s: %w", self, err)
-	}
-	return pid, nil
 }
 
 // reap waits for the child pid to exit.

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -77,42 +76,32 @@ func (d *running) upgrade(ctx context.Context) (int, error) {
 	case !d.started.Load():
 		return 0, errNotStarted
 	}
-	r, w, err := os.Pipe()
-	if err != nil {
+	// promoted is closed once the new daemon is the service manager's
+	// main process.
+	var ready, started, promoted pipeEnds
+	if err := openPipes(&ready, &started, &promoted); err != nil {
 		return 0, err
 	}
-	defer r.Close()
-	startedR, startedW, err := os.Pipe()
-	if err != nil {
-		w.Close()
-		return 0, err
-	}
-	defer startedR.Close()
-	// Closed once the new daemon is the service manager's main process.
-	promotedR, promotedW, err := os.Pipe()
-	if err != nil {
-		w.Close()
-		startedW.Close()
-		return 0, err
-	}
-	defer promotedW.Close()
-	session, err := d.startUpgrade(w, startedW, promotedR)
-	w.Close()
-	startedW.Close()
-	promotedR.Close()
+	defer ready.r.Close()
+	defer started.r.Close()
+	defer promoted.w.Close()
+	session, err := d.startUpgrade(ready.w, started.w, promoted.r)
+	ready.w.Close()
+	started.w.Close()
+	promoted.r.Close()
 	if err != nil {
 		return 0, err
 	}
 	slog.Info("upgrading: started the new binary", "path", d.executable)
-	pid, err := d.awaitReplacement(ctx, r, startedR, session)
+	pid, err := d.awaitReplacement(ctx, ready.r, started.r, session)
 	if err != nil {
 		// The session leader's process group holds the replacement and
 		// what its Init started; its pid is not reused while the group
 		// exists.
 		unix.Kill(-session, unix.SIGKILL)
 		reap(session)
-		startedR.SetReadDeadline(time.Now().Add(readyCloseWait))
-		line, _ := io.ReadAll(startedR)
+		started.r.SetReadDeadline(time.Now().Add(readyCloseWait))
+		line, _ := io.ReadAll(started.r)
 		removeStagedPIDFiles(d.cfg, startedPID(string(line)))
 		// The new daemon may have published its pidfile before it failed.
 		if rerr := d.pidfile.reclaim(d.cfg); rerr != nil {
@@ -122,7 +111,7 @@ func (d *running) upgrade(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	d.handOver(pid)
-	promotedW.Close()
+	promoted.w.Close()
 	return pid, nil
 }
 
@@ -208,34 +197,27 @@ func (d *running) awaitReplacement(ctx context.Context, r, started *os.File, ses
 // a service manager; a detached daemon's is redirected by the replacement
 // as by any daemon.
 func (d *running) startUpgrade(ready, started, promoted *os.File) (int, error) {
-	handoff, err := newHandoff(stageUpgrade)
-	if err != nil {
-		return 0, err
-	}
-	defer handoff.Close()
 	handed := append(d.handedFiles(), handedFile{handedPromotion, "promoted", promoted})
-	files := []uintptr{0, 1, 2, handoff.Fd(), ready.Fd(), started.Fd()}
+	extra := make([]uintptr, 0, 1+len(handed))
+	extra = append(extra, started.Fd())
 	entries := make([]string, 0, len(handed))
 	for _, h := range handed {
 		fd, ok := fileFD(h.file)
 		if !ok {
 			return 0, fmt.Errorf("handing over %q: its file is closed", h.name)
 		}
-		files = append(files, uintptr(fd))
+		extra = append(extra, uintptr(fd))
 		entries = append(entries, string(h.kind)+h.name)
 	}
-	env := d.cfg.Env
-	if env == nil {
-		env = os.Environ()
-	}
-	env = append(withoutVars(env, envHandover, envPredecessor),
+	env := append(withoutVars(startEnviron(d.cfg), envHandover, envPredecessor),
 		envHandover+"="+strings.Join(entries, ":"), envPredecessor+"="+strconv.Itoa(os.Getpid()))
 	env = append(env, d.notifier.childEnv()...)
-	pid, err := startWithEmptySigmask(d.executable, os.Args, &syscall.ProcAttr{
-		Dir:   d.startDir,
-		Env:   env,
-		Files: files,
-		Sys:   &syscall.SysProcAttr{Setsid: true},
+	pid, err := startStageProcess(stageUpgrade, ready, stageProcess{
+		path:   d.executable,
+		dir:    d.startDir,
+		env:    env,
+		setsid: true,
+		extra:  extra,
 	})
 	if err != nil {
 		return 0, fmt.Errorf("starting the new binary %s: %w", d.executable, err)
