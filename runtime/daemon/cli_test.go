@@ -92,7 +92,11 @@ func (s *cliService) DefineFlags(flags *flag.FlagSet) {
 
 func (s *cliService) Init(ctx context.Context) error {
 	report("config=" + s.configPath)
-	report("environ=" + os.Getenv("CLITEST_ADDED"))
+	environ := "environ=" + os.Getenv("CLITEST_ADDED")
+	if base, ok := os.LookupEnv("CLITEST_BASE"); ok {
+		environ += " base=" + base
+	}
+	report(environ)
 	if len(s.tags) > 0 {
 		report("tags=" + strings.Join(s.tags, "|"))
 	}
@@ -498,6 +502,32 @@ func TestMainRunUsesServiceFlagsAndEnviron(t *testing.T) {
 		t.Fatalf("run's Init saw %q", got)
 	}
 	h.stopRunner(cmd, out)
+}
+
+// TestMainConfigEnvUnderEnviron checks a Config.Env set in main beside the
+// service's Environ: the daemon's environment is what Environ chooses from
+// Config.Env, whether start detaches it or run runs it in the foreground.
+func TestMainConfigEnvUnderEnviron(t *testing.T) {
+	h := newHarness(t)
+	h.config["EnvAdd"] = "CLITEST_BASE=from-config"
+	want := []string{"config=", "environ=by-environ base=from-config"}
+	out, errOut, code := h.runMain("start", "--pidfile", filepath.Join(h.dir, "env.pid"))
+	if code != 0 {
+		t.Fatalf("start: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if got := h.eventsUntil("init"); !equal(got, want) {
+		t.Errorf("the detached daemon's Init saw %q; want %q", got, want)
+	}
+	if out, errOut, code := h.runMain("stop", "--pidfile", filepath.Join(h.dir, "env.pid")); code != 0 {
+		t.Fatalf("stop: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	cmd := exec.Command(os.Args[0], "run")
+	cmd.Env = h.command("main").Env
+	runOut := h.startRunner(cmd)
+	if got := h.eventsUntil("init"); !equal(got, append([]string{"serve cancelled"}, want...)) {
+		t.Errorf("run's Init saw %q; want %q", got, want)
+	}
+	h.stopRunner(cmd, runOut)
 }
 
 // TestMainCommands checks a command the service adds: its flags, its

@@ -322,15 +322,16 @@ func (c *cli) status() int {
 	}
 }
 
-// environ returns the environment the service chooses (see Environer), or
-// nil if it has no opinion, so that the daemon inherits this one. An entry
-// that is not NAME=value is refused, whichever command asks.
+// environ returns the environment the service chooses (see Environer) from
+// Config.Env, or from this one if Config.Env is nil; without an Environer,
+// Config.Env, which is nil if the daemon is to inherit this environment. An
+// entry that is not NAME=value is refused, whichever command asks.
 func (c *cli) environ() ([]string, error) {
 	env, ok := c.svc.(Environer)
 	if !ok {
-		return nil, nil
+		return c.cfg.Env, nil
 	}
-	chosen := env.Environ(os.Environ())
+	chosen := env.Environ(startEnviron(c.cfg))
 	for _, kv := range chosen {
 		if name, _, ok := strings.Cut(kv, "="); !ok || name == "" {
 			return nil, fmt.Errorf("the service's Environ returned %q, which is not NAME=value", kv)

@@ -87,8 +87,10 @@ type Config struct {
 	// replaces the user's primary group.
 	Group string
 
-	// If Env is non-nil, the daemon's environment is exactly Env; otherwise
-	// the daemon inherits the environment of the process that called Start.
+	// If Env is non-nil, it is the environment the daemon starts from in
+	// place of the one it inherits: Start passes Env to the daemon, and
+	// Main's run command sets it before Run. A service's Environ (see
+	// Environer) is given Env to choose from.
 	Env []string
 
 	// If StartTimeout is positive, Start waits at most that long for the

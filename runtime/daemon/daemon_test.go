@@ -161,6 +161,15 @@ func testConfig() daemon.Config {
 			cfg.StartTimeout, _ = time.ParseDuration(v)
 		case "FDStore":
 			cfg.FDStore = v == "true"
+		case "EnvAdd":
+			// Env: the tests' own variables and PATH, the same in every
+			// process of a start, and v.
+			for _, kv := range os.Environ() {
+				if strings.HasPrefix(kv, "DAEMONTEST_") || strings.HasPrefix(kv, "PATH=") {
+					cfg.Env = append(cfg.Env, kv)
+				}
+			}
+			cfg.Env = append(cfg.Env, v)
 		}
 	}
 	if os.Getenv(ignoreEnv) != "" {

@@ -16,23 +16,17 @@ import (
 // daemon's): the session leader that starts it, and what it takes over.
 
 // startReplacement is the session leader of an upgrade: it starts the
-// daemon that replaces the running one, with the files handed over, its
-// standard I/O and the service manager's variables, which the old daemon
-// passed, and returns the status to exit with.
+// daemon that replaces the running one with what the old daemon passed it:
+// the files handed over, its standard I/O, and its environment, with the
+// service manager's variables and those that name the files. It returns
+// the status to exit with.
 func startReplacement(cfg Config) int {
 	entries := handedEntries()
 	extra := make([]*os.File, len(entries))
 	for i := range extra {
 		extra[i] = os.NewFile(uintptr(startedFD+1+i), "gendaemon-handed")
 	}
-	passed := []string{envHandover, envPredecessor, envNotifySocket, envWatchdogUsec}
-	env := withoutVars(startEnviron(cfg), passed...)
-	for _, name := range passed {
-		if v, ok := os.LookupEnv(name); ok {
-			env = append(env, name+"="+v)
-		}
-	}
-	cfg.Env = env
+	cfg.Env = nil // this environment, which the old daemon chose
 	return startStage(cfg, stageReplace, reexecOptions{stdio: true, extra: extra})
 }
 

@@ -64,11 +64,11 @@ type Commander interface {
 // An Environer is a Service that chooses the daemon's environment.
 type Environer interface {
 	// Environ returns the environment the service runs with, given the one
-	// the program was started with (os.Environ()): for example that list
-	// with variables added, or only the variables the service needs, as
-	// daemon(7) advises. start passes the result to the detached daemon
-	// (Config.Env); run sets it before Run. It runs before the command line
-	// is parsed for the daemon, so it cannot depend on flag values.
+	// the program was started with (os.Environ(), or Config.Env if set):
+	// for example that list with variables added, or only the variables the
+	// service needs, as daemon(7) advises. start passes the result to the
+	// detached daemon; run sets it before Run. It runs before the command
+	// line is parsed for the daemon, so it cannot depend on flag values.
 	Environ(inherited []string) []string
 }
 

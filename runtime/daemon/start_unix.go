@@ -337,7 +337,9 @@ func (e *startError) Unwrap() error { return e.class }
 // session leader, and returns the status to exit with.
 func startDaemon(cfg Config) int {
 	// Its standard I/O is /dev/null already (launch), which the daemon
-	// inherits rather than this process opening it again.
+	// inherits rather than this process opening it again; so is its
+	// environment the one the launcher chose (Config.Env, Environ).
+	cfg.Env = nil
 	return startStage(cfg, stageDaemon, reexecOptions{stdio: true})
 }
 

@@ -209,7 +209,9 @@ func (d *running) startUpgrade(ready, started, promoted *os.File) (int, error) {
 		extra = append(extra, uintptr(fd))
 		entries = append(entries, string(h.kind)+h.name)
 	}
-	env := append(withoutVars(startEnviron(d.cfg), envHandover, envPredecessor),
+	// The replacement starts from this daemon's environment, chosen when
+	// it started (Config.Env, Environ).
+	env := append(withoutVars(os.Environ(), envHandover, envPredecessor),
 		envHandover+"="+strings.Join(entries, ":"), envPredecessor+"="+strconv.Itoa(os.Getpid()))
 	env = append(env, d.notifier.childEnv()...)
 	pid, err := startStageProcess(stageUpgrade, ready, stageProcess{
