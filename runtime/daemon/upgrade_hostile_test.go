@@ -942,3 +942,61 @@ func TestUpgradeStatusDuringTheOverlap(t *testing.T) {
 		t.Errorf("%d of %d calls of Status during 20 upgrades failed, the last with %q; a daemon ran throughout", wrong.Load(), calls.Load(), lastErr.Load())
 	}
 }
+
+// TestUpgradeLeavesTheListenerNonBlocking upgrades a daemon to a new
+// binary that waits in Init, and looks at the old daemon's sockets
+// meanwhile. A listening socket handed over is one open file description
+// shared by both daemons, and O_NONBLOCK belongs to it: a process of the
+// upgrade that turned it blocking (unix.SetNonblock, or os.File.Fd on a
+// file that Go itself made non-blocking) would leave the old daemon's
+// next accept blocked in the kernel, where closing the listener to drain
+// cannot wake it, until a client happens to connect.
+func TestUpgradeLeavesTheListenerNonBlocking(t *testing.T) {
+	h := newHostileHarness(t)
+	if stdout, errOut, code := h.main("start"); code != 0 {
+		t.Fatalf("start: exit %d, %q %q", code, stdout, errOut)
+	}
+	addr, old := h.listening()
+	server(t, addr) // ready: an upgrade is taken
+	h.behave("gate")
+	upgrade := h.cmd("upgrade")
+	if err := upgrade.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { endProcess(t, upgrade.Process.Pid) })
+	replacement := h.gated()
+	sockets := 0
+	fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", old))
+	for _, fd := range fds {
+		if link, _ := os.Readlink(fd); !strings.HasPrefix(link, "socket:") {
+			continue
+		}
+		sockets++
+		info, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", old, filepath.Base(fd)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var flags int64
+		for _, line := range strings.Split(string(info), "\n") {
+			if v, ok := strings.CutPrefix(line, "flags:"); ok {
+				flags, _ = strconv.ParseInt(strings.TrimSpace(v), 8, 64)
+			}
+		}
+		if flags&unix.O_NONBLOCK == 0 {
+			t.Errorf("the old daemon's descriptor %s (%s) is blocking (flags %o) while the new binary (pid %d) starts", filepath.Base(fd), mustReadlink(fd), flags, replacement)
+		}
+	}
+	if sockets == 0 {
+		t.Fatalf("the old daemon (pid %d) has no socket", old)
+	}
+	h.release(replacement)
+	if err := upgrade.Wait(); err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+}
+
+// mustReadlink is the target of the symbolic link path, or "".
+func mustReadlink(path string) string {
+	target, _ := os.Readlink(path)
+	return target
+}
