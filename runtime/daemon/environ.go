@@ -1,6 +1,9 @@
 package daemon
 
-import "strings"
+import (
+	"os"
+	"strings"
+)
 
 // cleanPath is the PATH of a clean environment: the system's directories,
 // as systemd gives its services.
@@ -26,4 +29,13 @@ func CleanEnviron(inherited []string) []string {
 		}
 	}
 	return env
+}
+
+// startEnviron is the environment a start passes on: cfg.Env, or this
+// process's if cfg.Env is nil (Config.Env).
+func startEnviron(cfg Config) []string {
+	if cfg.Env == nil {
+		return os.Environ()
+	}
+	return cfg.Env
 }

@@ -409,15 +409,6 @@ func reexec(stage int, cfg Config, ready *os.File, opts reexecOptions) (int, err
 	return pid, nil
 }
 
-// startEnviron is the environment a start passes on: cfg.Env, or this
-// process's if cfg.Env is nil (Config.Env).
-func startEnviron(cfg Config) []string {
-	if cfg.Env == nil {
-		return os.Environ()
-	}
-	return cfg.Env
-}
-
 // A stageProcess is what startStageProcess starts a stage with, beside
 // the stage and its readiness pipe. A start re-executes this program
 // (reexec); an upgrade starts the program at the daemon's path.
