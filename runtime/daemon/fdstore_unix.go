@@ -75,9 +75,9 @@ func (d *running) sendToStore(name string, f *os.File) {
 }
 
 // storeWhenMain, in a daemon that an upgrade started, holds its changes to
-// the store (the files it opens, the names it drops) back until the daemon it replaces has named it the
-// main process (MAINPID=): that one then closes its end of promoted, or
-// exits, and the read here ends.
+// the store (the files it opens, the names it drops) back until the daemon
+// it replaces has named it the main process (MAINPID=): that one then
+// closes its end of promoted, or exits, and the read here ends.
 func (d *running) storeWhenMain(promoted *os.File) {
 	d.toStore.holding = true
 	go func() {

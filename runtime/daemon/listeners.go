@@ -37,12 +37,12 @@ type filer interface {
 // that a listener that cannot be opened stops the start-up. Once Init has
 // returned, the daemon lets go of what it was handed under a name that
 // Init did not claim: a version that drops a listener closes the socket its
-// predecessor kept and removes it from the store. A name may be
-// kept once. A socket unit passes all its sockets under one name (its
-// FileDescriptorName=), so for a unit with several Listen*= lines use
-// Activation(ctx).Named, whose sockets are handed over too. Outside a
-// daemon's hooks (a test), Listen only calls open, and the caller owns,
-// and closes, the file.
+// predecessor kept and, with Config.FDStore, removes it from the store. A
+// name may be kept once. A socket unit passes all its sockets under one
+// name (its FileDescriptorName=), so for a unit with several Listen*=
+// lines use Activation(ctx).Named, whose sockets are handed over too.
+// Outside a daemon's hooks (a test), Listen only calls open, and the
+// caller owns, and closes, the file.
 func Listen[L io.Closer](ctx context.Context, name string, open func() (L, error)) (*os.File, error) {
 	if err := checkFileName(name); err != nil {
 		return nil, err
