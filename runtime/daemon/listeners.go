@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 )
 
@@ -50,6 +51,9 @@ func Listen[L io.Closer](ctx context.Context, name string, open func() (L, error
 	d, _ := ctx.Value(contextKey{}).(*running)
 	if d != nil {
 		if f, ok, err := d.keptFiles.take(name, d.activated); ok || err != nil {
+			if ok && d.keptFiles.restore(name) {
+				d.storeFile(name, f) // fdstore_unix.go
+			}
 			return f, err
 		}
 	}
@@ -92,11 +96,14 @@ func checkFileName(name string) error {
 }
 
 // keptFiles are the files a daemon keeps by name (Listen), with those it
-// inherited from the daemon it replaced and has not yet claimed.
+// inherited from the daemon it replaced and has not yet claimed, and the
+// names of the activated sockets that are no longer in systemd's file
+// descriptor store (releaseUnclaimed removed them).
 type keptFiles struct {
 	mu        sync.Mutex
 	kept      []ListenFD
 	inherited []ListenFD
+	unstored  []string
 }
 
 // take returns the file called name that the daemon inherited, or else
@@ -161,6 +168,37 @@ func (k *keptFiles) dropUnclaimed() []ListenFD {
 	dropped := k.inherited
 	k.inherited = nil
 	return dropped
+}
+
+// unstore records that the activated sockets called name are no longer in
+// the store.
+func (k *keptFiles) unstore(name string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !slices.Contains(k.unstored, name) {
+		k.unstored = append(k.unstored, name)
+	}
+}
+
+// stored reports whether the activated sockets called name are in the
+// store, as far as the daemon knows.
+func (k *keptFiles) stored(name string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return !slices.Contains(k.unstored, name)
+}
+
+// restore reports whether name, just claimed, was among the names no
+// longer in the store, and forgets it there: the caller puts it back.
+func (k *keptFiles) restore(name string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	i := slices.Index(k.unstored, name)
+	if i < 0 {
+		return false
+	}
+	k.unstored = slices.Delete(k.unstored, i, i+1)
+	return true
 }
 
 // handover returns the files to hand to the daemon that replaces this one:

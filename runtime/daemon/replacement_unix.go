@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -56,6 +57,7 @@ func (d *running) takeOver() error {
 	d.replacing = true
 	d.activated = h.activated
 	d.keptFiles.inherited = h.kept
+	d.keptFiles.unstored = h.unstored
 	d.initPipe = h.init
 	if pid, err := strconv.Atoi(os.Getenv(envPredecessor)); err == nil && pid > 0 {
 		d.predecessor, _ = openProcess(pid, nil)
@@ -70,6 +72,7 @@ func (d *running) takeOver() error {
 // A handover is what a daemon that replaces another got from it.
 type handover struct {
 	activated Activated  // the sockets a service manager passed
+	unstored  []string   // the names of those no longer in the fd store
 	kept      []ListenFD // the files kept with Listen
 	init      *os.File   // the pipe to the runtime's init, or nil
 	promoted  *os.File   // closed by the old daemon once this one is main
@@ -98,6 +101,11 @@ func takeHandedFiles() (handover, error) {
 		switch entry[0] {
 		case handedActivated:
 			h.activated = append(h.activated, l)
+		case handedUnstored:
+			h.activated = append(h.activated, l)
+			if !slices.Contains(h.unstored, l.Name) {
+				h.unstored = append(h.unstored, l.Name)
+			}
 		case handedKept:
 			h.kept = append(h.kept, l)
 		case handedInit:

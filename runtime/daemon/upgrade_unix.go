@@ -50,6 +50,7 @@ const (
 	envPredecessor = "GENDAEMON_PREDECESSOR"
 
 	handedActivated = 'a' // passed by the service manager (Activation)
+	handedUnstored  = 'u' // as handedActivated, but removed from the file descriptor store
 	handedKept      = 'k' // kept with Listen
 	handedInit      = 'i' // the pipe to the runtime's init (initPipe)
 	handedPromotion = 'm' // a pipe the old daemon closes once it has sent MAINPID=
@@ -266,7 +267,11 @@ func (d *running) handedFiles() []handedFile {
 		handed = append(handed, handedFile{handedInit, "init", d.initPipe})
 	}
 	for _, a := range d.activated {
-		handed = append(handed, handedFile{handedActivated, a.Name, a.File})
+		kind := byte(handedActivated)
+		if !d.keptFiles.stored(a.Name) {
+			kind = handedUnstored
+		}
+		handed = append(handed, handedFile{kind, a.Name, a.File})
 	}
 	for _, k := range d.keptFiles.handover() {
 		activated := false
