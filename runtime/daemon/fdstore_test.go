@@ -207,3 +207,40 @@ func TestUpgradeStoresAListenerTakenBackFromActivation(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartTakesASocketPassedTwice runs the daemon as systemd does when
+// its socket unit and its file descriptor store both hold the one socket
+// under the name "test", which a version that takes a socket unit's
+// socket with Listen after one that left it to Activation puts in the
+// store: systemd passes it twice. The daemon must listen on it, not
+// refuse to start because two sockets have the name.
+func TestRestartTakesASocketPassedTwice(t *testing.T) {
+	h := newHostileHarness(t)
+	h.config["FDStore"] = "true"
+	recv := notifyReceiver(t, filepath.Join(h.dir, "notify"))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := l.(*net.TCPListener).File()
+	l.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command("sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, os.Args[0], "run", "--pidfile", "")
+	cmd.Env = append(h.command("upgrade-hostile").Env,
+		"NOTIFY_SOCKET="+filepath.Join(h.dir, "notify"), "LISTEN_FDS=2", "LISTEN_FDNAMES=test:test")
+	cmd.ExtraFiles = []*os.File{f, f}
+	h.startForeground(cmd)
+	if d := recv(); d.state != "READY=1" || d.pid != cmd.Process.Pid {
+		t.Fatalf("notification %q from pid %d; want READY=1 from the daemon, %d", d.state, d.pid, cmd.Process.Pid)
+	}
+	addr, pid := h.listening()
+	if addr != l.Addr().String() {
+		t.Errorf("the daemon listens on %s; want the socket passed, %s", addr, l.Addr())
+	}
+	if got := server(t, addr); got != pid {
+		t.Fatalf("pid %d answered; want the daemon, %d", got, pid)
+	}
+}
