@@ -24,7 +24,7 @@ type filer interface {
 //   - the file of that name that the daemon this one replaces handed over;
 //   - the one socket a service manager passed under that name, by socket
 //     activation or from its file descriptor store (FileDescriptorName=,
-//     FDNAME=);
+//     FDNAME=), or from both at once;
 //   - what open returns, such as net.Listen's listener: Listen takes its
 //     descriptor (the value's File method) and closes the value.
 //
@@ -124,15 +124,31 @@ func (k *keptFiles) take(name string, activated Activated) (f *os.File, ok bool,
 			return l.File, true, nil
 		}
 	}
-	switch files := activated.Named(name); len(files) {
-	case 0:
+	switch files := activated.Named(name); {
+	case len(files) == 0:
 		return nil, false, nil
-	case 1:
+	case len(files) == 1 || sameFiles(files):
 		k.kept = append(k.kept, ListenFD{Name: name, File: files[0]})
 		return files[0], true, nil
 	default:
 		return nil, false, fmt.Errorf("listen %q: the service manager passed %d sockets of that name; use Activation(ctx).Named for them", name, len(files))
 	}
+}
+
+// sameFiles reports whether files are one file, passed more than once:
+// a socket that systemd passes from its socket unit and from the file
+// descriptor store, where a version that claimed it with Listen put it.
+func sameFiles(files []*os.File) bool {
+	first, err := files[0].Stat()
+	if err != nil {
+		return false
+	}
+	for _, f := range files[1:] {
+		if fi, err := f.Stat(); err != nil || !os.SameFile(first, fi) {
+			return false
+		}
+	}
+	return true
 }
 
 // keep adds f, newly opened, under name.

@@ -41,7 +41,8 @@ const (
 
 	// envHandover names the descriptors handed over, from handedFDStart
 	// on: one entry per descriptor, joined by ':', each its kind
-	// (handedActivated or handedKept) followed by its name.
+	// (handedActivated, handedUnstored, handedKept, handedInit or
+	// handedPromotion) followed by its name.
 	envHandover = "GENDAEMON_HANDOVER"
 
 	// envPredecessor is the pid of the daemon that an upgrade replaces,
