@@ -151,8 +151,26 @@ func TestRestartRemovesUnclaimedNamesFromTheStore(t *testing.T) {
 // under "extra" again (a rollback) takes that socket; the store no longer
 // holds it, so the new daemon must put it back there, as the main
 // process: otherwise the next restart passes no "extra", and the port is
-// closed across it, which is what the store is for.
+// closed across it, which is what the store is for. It runs the daemon
+// with and without an Environ, which must not take away what the old
+// daemon passes the new one.
 func TestUpgradeStoresAListenerTakenBackFromActivation(t *testing.T) {
+	for _, role := range []string{"upgrade-hostile", "upgrade-hostile-environ"} {
+		t.Run(role, func(t *testing.T) { testUpgradeStoresAListenerTakenBack(t, role) })
+	}
+}
+
+// environHostileService is hostileService with the Environ of
+// environUpgradeService: the tests' variables and a clean environment.
+type environHostileService struct {
+	hostileService
+}
+
+func (s *environHostileService) Environ(inherited []string) []string {
+	return (&environUpgradeService{}).Environ(inherited)
+}
+
+func testUpgradeStoresAListenerTakenBack(t *testing.T, role string) {
 	h := newHostileHarness(t)
 	h.config["FDStore"] = "true"
 	recv := notifyReceiver(t, filepath.Join(h.dir, "notify"))
@@ -171,7 +189,7 @@ func TestUpgradeStoresAListenerTakenBackFromActivation(t *testing.T) {
 		files = append(files, f)
 	}
 	cmd := exec.Command("sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, os.Args[0], "run", "--pidfile", "")
-	cmd.Env = append(h.command("upgrade-hostile").Env,
+	cmd.Env = append(h.command(role).Env,
 		"NOTIFY_SOCKET="+filepath.Join(h.dir, "notify"), "LISTEN_FDS=2", "LISTEN_FDNAMES=test:extra")
 	cmd.ExtraFiles = files
 	h.startForeground(cmd)

@@ -196,12 +196,12 @@ func (k *keptFiles) unstore(name string) {
 	}
 }
 
-// stored reports whether the activated sockets called name are in the
-// store, as far as the daemon knows.
-func (k *keptFiles) stored(name string) bool {
+// unstoredNames returns the names of the activated sockets that are no
+// longer in the store, for the daemon that replaces this one.
+func (k *keptFiles) unstoredNames() []string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return !slices.Contains(k.unstored, name)
+	return slices.Clone(k.unstored)
 }
 
 // restore reports whether name, just claimed, was among the names no

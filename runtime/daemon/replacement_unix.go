@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -35,7 +34,7 @@ func startReplacement(cfg Config) int {
 // the runtime's init, hands a daemon: Run takes them, so the service's
 // Environ must not take them away first (setEnviron).
 func handoverVariables() []string {
-	return []string{envHandover, envPredecessor, envInitPipe}
+	return []string{envHandover, envPredecessor, envUnstored, envInitPipe}
 }
 
 // handedEntries returns the entries of envHandover.
@@ -57,7 +56,10 @@ func (d *running) takeOver() error {
 	d.replacing = true
 	d.activated = h.activated
 	d.keptFiles.inherited = h.kept
-	d.keptFiles.unstored = h.unstored
+	if value := os.Getenv(envUnstored); value != "" {
+		d.keptFiles.unstored = strings.Split(value, ":")
+	}
+	os.Unsetenv(envUnstored)
 	d.initPipe = h.init
 	if pid, err := strconv.Atoi(os.Getenv(envPredecessor)); err == nil && pid > 0 {
 		d.predecessor, _ = openProcess(pid, nil)
@@ -72,7 +74,6 @@ func (d *running) takeOver() error {
 // A handover is what a daemon that replaces another got from it.
 type handover struct {
 	activated Activated  // the sockets a service manager passed
-	unstored  []string   // the names of those no longer in the fd store
 	kept      []ListenFD // the files kept with Listen
 	init      *os.File   // the pipe to the runtime's init, or nil
 	promoted  *os.File   // closed by the old daemon once this one is main
@@ -101,11 +102,6 @@ func takeHandedFiles() (handover, error) {
 		switch entry[0] {
 		case handedActivated:
 			h.activated = append(h.activated, l)
-		case handedUnstored:
-			h.activated = append(h.activated, l)
-			if !slices.Contains(h.unstored, l.Name) {
-				h.unstored = append(h.unstored, l.Name)
-			}
 		case handedKept:
 			h.kept = append(h.kept, l)
 		case handedInit:
