@@ -83,6 +83,8 @@ func TestMain(m *testing.M) {
 		daemon.Main(mainConfig(), &environUpgradeService{}) // upgrade_test.go
 	case "upgrade-hostile":
 		daemon.Main(mainConfig(), &hostileService{}) // upgrade_hostile_test.go
+	case "upgrade-hostile-environ":
+		daemon.Main(mainConfig(), &environHostileService{}) // fdstore_test.go
 	}
 }
 

@@ -142,3 +142,123 @@ func TestRestartRemovesUnclaimedNamesFromTheStore(t *testing.T) {
 		}
 	}
 }
+
+// TestUpgradeStoresAListenerTakenBackFromActivation runs the daemon as
+// systemd does after a restart with the file descriptor store: it is
+// passed "test" and "extra", and this version claims only "test", so it
+// removes "extra" from the store, but keeps the socket open among the
+// activated ones and hands it on. An upgrade to a version that listens
+// under "extra" again (a rollback) takes that socket; the store no longer
+// holds it, so the new daemon must put it back there, as the main
+// process: otherwise the next restart passes no "extra", and the port is
+// closed across it, which is what the store is for. It runs the daemon
+// with and without an Environ, which must not take away what the old
+// daemon passes the new one.
+func TestUpgradeStoresAListenerTakenBackFromActivation(t *testing.T) {
+	for _, role := range []string{"upgrade-hostile", "upgrade-hostile-environ"} {
+		t.Run(role, func(t *testing.T) { testUpgradeStoresAListenerTakenBack(t, role) })
+	}
+}
+
+// environHostileService is hostileService with the Environ of
+// environUpgradeService: the tests' variables and a clean environment.
+type environHostileService struct {
+	hostileService
+}
+
+func (s *environHostileService) Environ(inherited []string) []string {
+	return (&environUpgradeService{}).Environ(inherited)
+}
+
+func testUpgradeStoresAListenerTakenBack(t *testing.T, role string) {
+	h := newHostileHarness(t)
+	h.config["FDStore"] = "true"
+	recv := notifyReceiver(t, filepath.Join(h.dir, "notify"))
+	var files []*os.File
+	for range 2 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := l.(*net.TCPListener).File()
+		l.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		files = append(files, f)
+	}
+	cmd := exec.Command("sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, os.Args[0], "run", "--pidfile", "")
+	cmd.Env = append(h.command(role).Env,
+		"NOTIFY_SOCKET="+filepath.Join(h.dir, "notify"), "LISTEN_FDS=2", "LISTEN_FDNAMES=test:extra")
+	cmd.ExtraFiles = files
+	h.startForeground(cmd)
+	_, old := h.listening()
+	for _, want := range []string{"FDSTOREREMOVE=1\nFDNAME=extra", "READY=1"} {
+		if d := recv(); d.state != want || d.pid != old {
+			t.Fatalf("notification %q from pid %d; want %q from %d", d.state, d.pid, want, old)
+		}
+	}
+	h.behave("two")
+	if stdout, errOut, code := h.main("upgrade", "--pid", strconv.Itoa(old)); code != 0 {
+		t.Fatalf("upgrade: exit %d, %q %q", code, stdout, errOut)
+	}
+	_, replacement := h.listening()
+	main := old
+	for stored := false; !stored; {
+		d := recv() // fails the test if the new daemon never stores "extra"
+		if rest, ok := strings.CutPrefix(d.state, "MAINPID="); ok && d.pid == main {
+			main = atoi(strings.SplitN(rest, "\n", 2)[0])
+		}
+		switch d.state {
+		case "FDSTORE=1\nFDNAME=extra":
+			if d.pid != replacement || main != replacement || len(d.fds) != 1 {
+				t.Fatalf("%q from pid %d with %d descriptors while the main pid is %d; want it from the new daemon, %d, as main, with the socket", d.state, d.pid, len(d.fds), main, replacement)
+			}
+			var got, want unix.Stat_t
+			if unix.Fstat(d.fds[0], &got) != nil || unix.Fstat(int(files[1].Fd()), &want) != nil || got.Ino != want.Ino {
+				t.Fatalf("%q from pid %d: the descriptor is not the socket passed as extra", d.state, d.pid)
+			}
+			stored = true
+		case "FDSTOREREMOVE=1\nFDNAME=extra":
+			t.Fatalf("notification %q from pid %d: the new daemon listens under extra", d.state, d.pid)
+		}
+	}
+}
+
+// TestRestartTakesASocketPassedTwice runs the daemon as systemd does when
+// its socket unit and its file descriptor store both hold the one socket
+// under the name "test", which a version that takes a socket unit's
+// socket with Listen after one that left it to Activation puts in the
+// store: systemd passes it twice. The daemon must listen on it, not
+// refuse to start because two sockets have the name.
+func TestRestartTakesASocketPassedTwice(t *testing.T) {
+	h := newHostileHarness(t)
+	h.config["FDStore"] = "true"
+	recv := notifyReceiver(t, filepath.Join(h.dir, "notify"))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := l.(*net.TCPListener).File()
+	l.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command("sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, os.Args[0], "run", "--pidfile", "")
+	cmd.Env = append(h.command("upgrade-hostile").Env,
+		"NOTIFY_SOCKET="+filepath.Join(h.dir, "notify"), "LISTEN_FDS=2", "LISTEN_FDNAMES=test:test")
+	cmd.ExtraFiles = []*os.File{f, f}
+	h.startForeground(cmd)
+	if d := recv(); d.state != "READY=1" || d.pid != cmd.Process.Pid {
+		t.Fatalf("notification %q from pid %d; want READY=1 from the daemon, %d", d.state, d.pid, cmd.Process.Pid)
+	}
+	addr, pid := h.listening()
+	if addr != l.Addr().String() {
+		t.Errorf("the daemon listens on %s; want the socket passed, %s", addr, l.Addr())
+	}
+	if got := server(t, addr); got != pid {
+		t.Fatalf("pid %d answered; want the daemon, %d", got, pid)
+	}
+}

@@ -54,6 +54,11 @@ func (d *running) releaseUnclaimed() {
 		if checkFileName(name) != nil {
 			continue // not a name the store takes, so none it holds
 		}
+		if slices.ContainsFunc(d.activated, func(a ListenFD) bool { return a.Name == name }) {
+			// Still open, and handed on: a version that listens under
+			// the name again must put it back (Listen).
+			d.keptFiles.unstore(name)
+		}
 		if !d.toStore.holdRemoval(name) {
 			d.removeFromStore(name)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 )
 
@@ -23,7 +24,7 @@ type filer interface {
 //   - the file of that name that the daemon this one replaces handed over;
 //   - the one socket a service manager passed under that name, by socket
 //     activation or from its file descriptor store (FileDescriptorName=,
-//     FDNAME=);
+//     FDNAME=), or from both at once;
 //   - what open returns, such as net.Listen's listener: Listen takes its
 //     descriptor (the value's File method) and closes the value.
 //
@@ -50,6 +51,9 @@ func Listen[L io.Closer](ctx context.Context, name string, open func() (L, error
 	d, _ := ctx.Value(contextKey{}).(*running)
 	if d != nil {
 		if f, ok, err := d.keptFiles.take(name, d.activated); ok || err != nil {
+			if ok && d.keptFiles.restore(name) {
+				d.storeFile(name, f) // fdstore_unix.go
+			}
 			return f, err
 		}
 	}
@@ -92,11 +96,14 @@ func checkFileName(name string) error {
 }
 
 // keptFiles are the files a daemon keeps by name (Listen), with those it
-// inherited from the daemon it replaced and has not yet claimed.
+// inherited from the daemon it replaced and has not yet claimed, and the
+// names of the activated sockets that are no longer in systemd's file
+// descriptor store (releaseUnclaimed removed them).
 type keptFiles struct {
 	mu        sync.Mutex
 	kept      []ListenFD
 	inherited []ListenFD
+	unstored  []string
 }
 
 // take returns the file called name that the daemon inherited, or else
@@ -117,15 +124,31 @@ func (k *keptFiles) take(name string, activated Activated) (f *os.File, ok bool,
 			return l.File, true, nil
 		}
 	}
-	switch files := activated.Named(name); len(files) {
-	case 0:
+	switch files := activated.Named(name); {
+	case len(files) == 0:
 		return nil, false, nil
-	case 1:
+	case len(files) == 1 || sameFiles(files):
 		k.kept = append(k.kept, ListenFD{Name: name, File: files[0]})
 		return files[0], true, nil
 	default:
 		return nil, false, fmt.Errorf("listen %q: the service manager passed %d sockets of that name; use Activation(ctx).Named for them", name, len(files))
 	}
+}
+
+// sameFiles reports whether files are one file, passed more than once:
+// a socket that systemd passes from its socket unit and from the file
+// descriptor store, where a version that claimed it with Listen put it.
+func sameFiles(files []*os.File) bool {
+	first, err := files[0].Stat()
+	if err != nil {
+		return false
+	}
+	for _, f := range files[1:] {
+		if fi, err := f.Stat(); err != nil || !os.SameFile(first, fi) {
+			return false
+		}
+	}
+	return true
 }
 
 // keep adds f, newly opened, under name.
@@ -161,6 +184,37 @@ func (k *keptFiles) dropUnclaimed() []ListenFD {
 	dropped := k.inherited
 	k.inherited = nil
 	return dropped
+}
+
+// unstore records that the activated sockets called name are no longer in
+// the store.
+func (k *keptFiles) unstore(name string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !slices.Contains(k.unstored, name) {
+		k.unstored = append(k.unstored, name)
+	}
+}
+
+// unstoredNames returns the names of the activated sockets that are no
+// longer in the store, for the daemon that replaces this one.
+func (k *keptFiles) unstoredNames() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return slices.Clone(k.unstored)
+}
+
+// restore reports whether name, just claimed, was among the names no
+// longer in the store, and forgets it there: the caller puts it back.
+func (k *keptFiles) restore(name string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	i := slices.Index(k.unstored, name)
+	if i < 0 {
+		return false
+	}
+	k.unstored = slices.Delete(k.unstored, i, i+1)
+	return true
 }
 
 // handover returns the files to hand to the daemon that replaces this one:

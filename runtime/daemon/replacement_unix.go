@@ -34,7 +34,7 @@ func startReplacement(cfg Config) int {
 // the runtime's init, hands a daemon: Run takes them, so the service's
 // Environ must not take them away first (setEnviron).
 func handoverVariables() []string {
-	return []string{envHandover, envPredecessor, envInitPipe}
+	return []string{envHandover, envPredecessor, envUnstored, envInitPipe}
 }
 
 // handedEntries returns the entries of envHandover.
@@ -56,6 +56,10 @@ func (d *running) takeOver() error {
 	d.replacing = true
 	d.activated = h.activated
 	d.keptFiles.inherited = h.kept
+	if value := os.Getenv(envUnstored); value != "" {
+		d.keptFiles.unstored = strings.Split(value, ":")
+	}
+	os.Unsetenv(envUnstored)
 	d.initPipe = h.init
 	if pid, err := strconv.Atoi(os.Getenv(envPredecessor)); err == nil && pid > 0 {
 		d.predecessor, _ = openProcess(pid, nil)

@@ -41,13 +41,21 @@ const (
 
 	// envHandover names the descriptors handed over, from handedFDStart
 	// on: one entry per descriptor, joined by ':', each its kind
-	// (handedActivated or handedKept) followed by its name.
+	// (handedActivated, handedKept, handedInit or handedPromotion)
+	// followed by its name.
 	envHandover = "GENDAEMON_HANDOVER"
 
 	// envPredecessor is the pid of the daemon that an upgrade replaces,
 	// which the replacement ends if it still drains when the replacement
 	// itself exits.
 	envPredecessor = "GENDAEMON_PREDECESSOR"
+
+	// envUnstored names, joined by ':', the activated sockets handed over
+	// that the old daemon removed from systemd's file descriptor store
+	// (releaseUnclaimed): a replacement that claims one puts it back.
+	// A variable of its own rather than a kind of entry in envHandover,
+	// which a binary with an older runtime would refuse.
+	envUnstored = "GENDAEMON_UNSTORED"
 
 	handedActivated = 'a' // passed by the service manager (Activation)
 	handedKept      = 'k' // kept with Listen
@@ -211,8 +219,11 @@ func (d *running) startUpgrade(ready, started, promoted *os.File) (int, error) {
 	}
 	// The replacement starts from this daemon's environment, chosen when
 	// it started (Config.Env, Environ).
-	env := append(withoutVars(os.Environ(), envHandover, envPredecessor),
+	env := append(withoutVars(os.Environ(), envHandover, envPredecessor, envUnstored),
 		envHandover+"="+strings.Join(entries, ":"), envPredecessor+"="+strconv.Itoa(os.Getpid()))
+	if unstored := d.keptFiles.unstoredNames(); len(unstored) > 0 {
+		env = append(env, envUnstored+"="+strings.Join(unstored, ":"))
+	}
 	env = append(env, d.notifier.childEnv()...)
 	pid, err := startStageProcess(stageUpgrade, ready, stageProcess{
 		path:   d.executable,

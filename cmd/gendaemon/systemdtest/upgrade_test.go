@@ -54,6 +54,7 @@ func TestSystemdUpgrade(t *testing.T) {
 		{"restart and upgrade under load", testUpgradeUnderLoad, labup},
 		{"restart without the fd store loses requests", testRestartWithoutFDStore, labnofd},
 		{"a listener a new version drops leaves the fd store", testDroppedListenerLeavesTheStore, labdrop},
+		{"a listener a rollback takes back returns to the fd store", testTakenBackListenerReturnsToTheStore, labdrop},
 	} {
 		t.Run(st.name, func(t *testing.T) { st.test(t, c.on(t), st.p) })
 	}
@@ -189,6 +190,27 @@ func testDroppedListenerLeavesTheStore(t *testing.T, c *container, p project) {
 	if c.accepts(extraAddr) {
 		t.Errorf("after two restarts of v2, which does not listen on %s, a process still accepts connections there: the fd store kept v1's listener", extraAddr)
 	}
+}
+
+// testTakenBackListenerReturnsToTheStore: v1 keeps two listeners in the
+// fd store; v2, restarted into, removes "extra" from the store, but keeps
+// the socket open among its activated ones and hands it on; an upgrade
+// back to v1, without a restart (a rollback), takes it from there, and
+// must put it back in the store: otherwise the next restart closes its
+// port, which refuses connections until v1 has opened it again.
+func testTakenBackListenerReturnsToTheStore(t *testing.T, c *container, p project) {
+	c.installHTTPD(p)
+	stored := func(n string) func(map[string]string) bool {
+		return func(s map[string]string) bool { return s["NFileDescriptorStore"] == n }
+	}
+	c.waitFor(p.unit(), "v1's two listeners in the fd store", stored("2"), "NFileDescriptorStore")
+	c.installBuild(p, "v2")
+	c.must("systemctl", "restart", p.unit())
+	c.waitFor(p.unit(), "one listener in the fd store once v2 removed extra", stored("1"), "NFileDescriptorStore")
+	c.installBuild(p, p.opts.Name) // v1 again
+	bin := "/usr/local/bin/" + p.opts.Name
+	c.must(bin, "upgrade", "--pid", c.show(p.unit(), "MainPID")["MainPID"])
+	c.waitFor(p.unit(), "extra back in the fd store after the upgrade to v1", stored("2"), "NFileDescriptorStore")
 }
 
 // accepts reports whether a TCP connection to addr, in the container's
