@@ -96,6 +96,9 @@ func (s *cliService) Init(ctx context.Context) error {
 	if base, ok := os.LookupEnv("CLITEST_BASE"); ok {
 		environ += " base=" + base
 	}
+	if state, ok := os.LookupEnv("STATE_DIRECTORY"); ok {
+		environ += " state=" + state
+	}
 	report(environ)
 	if len(s.tags) > 0 {
 		report("tags=" + strings.Join(s.tags, "|"))
@@ -127,6 +130,9 @@ func (s *cliService) Healthy(ctx context.Context) error {
 }
 
 func (s *cliService) Environ(inherited []string) []string {
+	if os.Getenv(cleanEnv) != "" {
+		return (&environUpgradeService{}).Environ(inherited) // CleanEnviron
+	}
 	if os.Getenv(clashEnv) == "environ" {
 		return append(inherited, "CLITEST_ADDED=by-environ", "NOT_AN_ASSIGNMENT")
 	}
@@ -162,6 +168,10 @@ func rewriteArgv(args ...string) {
 	area := unsafe.Slice(start, int(end-uintptr(unsafe.Pointer(start))))
 	clear(area[copy(area, strings.Join(args, "\x00")+"\x00"):])
 }
+
+// cleanEnv, if set, makes the CLI tests' Environ a clean one, as daemon(7)
+// advises: CleanEnviron and the tests' own variables.
+const cleanEnv = "DAEMONTEST_CLEAN_ENVIRON"
 
 // unitsEnv, if set, gives the CLI tests' daemon a systemd unit to install.
 const unitsEnv = "DAEMONTEST_UNITS"
@@ -528,6 +538,23 @@ func TestMainConfigEnvUnderEnviron(t *testing.T) {
 		t.Errorf("run's Init saw %q; want %q", got, want)
 	}
 	h.stopRunner(cmd, runOut)
+}
+
+// TestMainRunKeepsWhatSystemdTellsTheService runs a service whose Environ
+// starts from a clean environment, as daemon(7) advises, under run, as a
+// unit does. What systemd tells the service of itself, such as the
+// directory of StateDirectory= ($STATE_DIRECTORY, which the unit options
+// promise), is the service manager's, not the inherited environment's, and
+// must survive that choice.
+func TestMainRunKeepsWhatSystemdTellsTheService(t *testing.T) {
+	h := newHarness(t)
+	cmd := exec.Command(os.Args[0], "run")
+	cmd.Env = append(h.command("main").Env, cleanEnv+"=1", "STATE_DIRECTORY=/var/lib/testd")
+	out := h.startRunner(cmd)
+	if got, want := h.eventsUntil("init"), []string{"config=", "environ= state=/var/lib/testd"}; !equal(got, want) {
+		t.Errorf("run's Init saw %q; want %q", got, want)
+	}
+	h.stopRunner(cmd, out)
 }
 
 // TestMainCommands checks a command the service adds: its flags, its

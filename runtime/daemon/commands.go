@@ -374,11 +374,15 @@ func (c *cli) setEnviron() error {
 }
 
 // managerVariables returns what systemd passes for sd_notify, the watchdog,
-// socket activation and the journal.
+// socket activation and the journal, and what it tells the service of
+// itself: the directories it made for the unit (RuntimeDirectory= and the
+// like, which the unit options name), its credentials and its invocation.
 func managerVariables() []string {
 	return []string{
 		"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",
 		"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "JOURNAL_STREAM",
+		"RUNTIME_DIRECTORY", "STATE_DIRECTORY", "CACHE_DIRECTORY", "LOGS_DIRECTORY",
+		"CONFIGURATION_DIRECTORY", "CREDENTIALS_DIRECTORY", "INVOCATION_ID",
 	}
 }
 

@@ -18,8 +18,10 @@ const cleanPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:
 //		return daemon.CleanEnviron(inherited)
 //	}
 //
-// The variables of a service manager (NOTIFY_SOCKET, LISTEN_FDS, ...) are
-// kept by run in any case.
+// The variables of a service manager (NOTIFY_SOCKET, LISTEN_FDS, ...), and
+// those in which systemd tells the service of itself (STATE_DIRECTORY and
+// the other directories, CREDENTIALS_DIRECTORY, INVOCATION_ID), are kept by
+// run in any case.
 func CleanEnviron(inherited []string) []string {
 	env := []string{cleanPath}
 	for _, kv := range inherited {
