@@ -38,9 +38,7 @@ package daemon
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
-	"path/filepath"
 	"time"
 )
 
@@ -134,6 +132,11 @@ var (
 	ErrNoPIDFile = errors.New("no pidfile configured")
 )
 
+// errNoControl is returned by requestReload when pid has no control socket
+// of the daemon called name: it is not one, its runtime predates control
+// sockets, or the system has none.
+var errNoControl = errors.New("no control socket")
+
 // DefaultStopTimeout is how long Stop waits after SIGTERM before it sends
 // SIGKILL, when its caller has no opinion.
 const DefaultStopTimeout = 10 * time.Second
@@ -141,24 +144,3 @@ const DefaultStopTimeout = 10 * time.Second
 // DefaultStartTimeout is a StartTimeout for callers with no opinion: 90
 // seconds, systemd's default TimeoutStartSec=.
 const DefaultStartTimeout = 90 * time.Second
-
-// check refuses a Config whose paths are relative: the processes of a start
-// have different working directories (the daemon's is WorkDir), so a
-// relative pidfile would be a different file for start, status and stop.
-func (cfg Config) check() error {
-	for _, p := range []struct{ what, path string }{
-		{"pidfile", cfg.PIDFile},
-		{"working directory", cfg.WorkDir},
-		{"stdio", cfg.Stdio},
-		{"log file", cfg.LogFile},
-	} {
-		if p.path != "" && !filepath.IsAbs(p.path) {
-			abs, err := filepath.Abs(p.path)
-			if err != nil {
-				abs = filepath.Join("/", p.path)
-			}
-			return fmt.Errorf("%s %q is not an absolute path; use one, such as %q", p.what, p.path, abs)
-		}
-	}
-	return nil
-}

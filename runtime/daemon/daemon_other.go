@@ -52,6 +52,12 @@ func reload(cfg Config, timeout time.Duration) (pid int, waited bool, err error)
 	return 0, false, unixOnly("reload")
 }
 
+// requestReload needs a control socket, which only Linux has.
+func requestReload(name string, pid int, timeout time.Duration) error { return unixOnly("reload") }
+
+// stderrIsJournal is false: the journal is systemd's, on Linux.
+func stderrIsJournal() bool { return false }
+
 // reexecuted is false: nothing is re-executed where Start does not detach.
 func reexecuted() bool { return false }
 
@@ -74,7 +80,7 @@ func markCloseOnExec(fd int) error { return errors.ErrUnsupported }
 // logs to standard error. There is no reload, as there is no SIGHUP.
 func Run(cfg Config, svc Service) error {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
-	d := &running{cfg: cfg, notifier: &Notifier{}}
+	d := &running{cfg: cfg, notifier: &Notifier{}, daemonState: daemonState{}} // no Unix state here
 	ctx, stop := signal.NotifyContext(context.WithValue(context.Background(), contextKey{}, d), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	h := hooksOf(svc)
@@ -96,9 +102,5 @@ func upgradeDaemon(cfg Config, pid int, timeout time.Duration) (old, replacement
 	return 0, 0, false, unixOnly("upgrade")
 }
 
-// pidFile and process are Unix's (pidfile_unix.go, process_*.go); running
-// refers to them everywhere.
-type (
-	pidFile struct{}
-	process struct{}
-)
+// daemonState is the part of running that only Unix has (context_unix.go).
+type daemonState struct{}

@@ -61,7 +61,8 @@ func Run(cfg Config, svc Service) error {
 	if err := UnsetNotifyEnv(); err != nil {
 		return err
 	}
-	d := &running{cfg: cfg, notifier: notifier, activated: activated, initPipe: takeInitPipe()}
+	d := &running{cfg: cfg, notifier: notifier, activated: activated}
+	d.initPipe = takeInitPipe()
 	started := func(int, error) {}
 	if replacing {
 		// Started by the upgrade of a daemon that runs in the foreground,
@@ -182,6 +183,16 @@ func (d *running) run(svc hooks, started func(pid int, err error)) (err error) {
 		}
 	}
 }
+
+// A reloadRequest asks the running daemon's main loop for a reload. done,
+// if non-nil, receives the reload's outcome: a SIGHUP asks without
+// waiting, the control socket waits.
+type reloadRequest struct {
+	done chan<- error
+}
+
+// errStopping answers a reload asked for once the daemon has begun to stop.
+var errStopping = errors.New("the daemon is stopping")
 
 // reload reopens the log file, so that logrotate can rename it, and calls
 // the service's Reload hook, between RELOADING=1 and READY=1. It returns

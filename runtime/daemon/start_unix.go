@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -89,6 +90,27 @@ func start(cfg Config, svc Service, whenReady func(pid int)) (pid int, err error
 		return 0, err
 	}
 	return launch(cfg, whenReady)
+}
+
+// check refuses a Config whose paths are relative: the processes of a start
+// have different working directories (the daemon's is WorkDir), so a
+// relative pidfile would be a different file for start, status and stop.
+func (cfg Config) check() error {
+	for _, p := range []struct{ what, path string }{
+		{"pidfile", cfg.PIDFile},
+		{"working directory", cfg.WorkDir},
+		{"stdio", cfg.Stdio},
+		{"log file", cfg.LogFile},
+	} {
+		if p.path != "" && !filepath.IsAbs(p.path) {
+			abs, err := filepath.Abs(p.path)
+			if err != nil {
+				abs = filepath.Join("/", p.path)
+			}
+			return fmt.Errorf("%s %q is not an absolute path; use one, such as %q", p.what, p.path, abs)
+		}
+	}
+	return nil
 }
 
 // launch starts the session leader and waits for the daemon's message; it
@@ -472,7 +494,8 @@ func runDaemon(cfg Config, svc hooks, ready *os.File, replacing bool) int {
 		report(msgError, errorPayload(err))
 		return 1
 	}
-	d := &running{cfg: cfg, detached: true}
+	d := &running{cfg: cfg}
+	d.detached = true
 	if replacing {
 		if err := d.takeOver(); err != nil {
 			report(msgError, errorPayload(err))

@@ -1,0 +1,1 @@
+../../../../runtime/daemon/listeners_unix.go

@@ -1,1 +1,0 @@
-../../../../runtime/daemon/reload.go

@@ -1,0 +1,1 @@
+../../../../runtime/daemon/context_unix.go
