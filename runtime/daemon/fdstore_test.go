@@ -70,11 +70,7 @@ func TestUpgradeRemovesTheDroppedListenerFromTheStore(t *testing.T) {
 	cmd.Env = append(cmd.Env, "NOTIFY_SOCKET="+filepath.Join(h.dir, "notify"))
 	h.startForeground(cmd)
 	_, old := h.listening()
-	for _, want := range []string{"FDSTORE=1\nFDNAME=test", "FDSTORE=1\nFDNAME=extra", "READY=1"} {
-		if d := recv(); d.state != want || d.pid != old {
-			t.Fatalf("notification %q from pid %d; want %q from %d", d.state, d.pid, want, old)
-		}
-	}
+	wantNotifications(t, recv, old, "FDSTORE=1\nFDNAME=test", "FDSTORE=1\nFDNAME=extra", "READY=1")
 	h.behave("ok")
 	if stdout, errOut, code := h.main("upgrade", "--pid", strconv.Itoa(old)); code != 0 {
 		t.Fatalf("upgrade: exit %d, %q %q", code, stdout, errOut)
@@ -111,36 +107,12 @@ func TestRestartRemovesUnclaimedNamesFromTheStore(t *testing.T) {
 	h := newHostileHarness(t)
 	h.config["FDStore"] = "true"
 	recv := notifyReceiver(t, filepath.Join(h.dir, "notify"))
-	var files []*os.File
-	for range 2 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := l.(*net.TCPListener).File()
-		l.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		files = append(files, f)
-	}
-	// As systemd does: LISTEN_PID is the pid of the process that gets the
-	// descriptors.
-	cmd := exec.Command("sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, os.Args[0], "run", "--pidfile", "")
-	cmd.Env = append(h.command("upgrade-hostile").Env,
-		"NOTIFY_SOCKET="+filepath.Join(h.dir, "notify"), "LISTEN_FDS=2", "LISTEN_FDNAMES=test:extra")
-	cmd.ExtraFiles = files
-	h.startForeground(cmd)
+	runActivated(h, "upgrade-hostile", "test:extra", tcpListenerFiles(t, 2))
 	addr, pid := h.listening()
 	if got := server(t, addr); got != pid {
 		t.Fatalf("pid %d answered; want the daemon, %d", got, pid)
 	}
-	for _, want := range []string{"FDSTOREREMOVE=1\nFDNAME=extra", "READY=1"} {
-		if d := recv(); d.state != want || d.pid != pid {
-			t.Fatalf("notification %q from pid %d; want %q from %d", d.state, d.pid, want, pid)
-		}
-	}
+	wantNotifications(t, recv, pid, "FDSTOREREMOVE=1\nFDNAME=extra", "READY=1")
 }
 
 // TestUpgradeStoresAListenerTakenBackFromActivation runs the daemon as
@@ -174,31 +146,10 @@ func testUpgradeStoresAListenerTakenBack(t *testing.T, role string) {
 	h := newHostileHarness(t)
 	h.config["FDStore"] = "true"
 	recv := notifyReceiver(t, filepath.Join(h.dir, "notify"))
-	var files []*os.File
-	for range 2 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := l.(*net.TCPListener).File()
-		l.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		files = append(files, f)
-	}
-	cmd := exec.Command("sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, os.Args[0], "run", "--pidfile", "")
-	cmd.Env = append(h.command(role).Env,
-		"NOTIFY_SOCKET="+filepath.Join(h.dir, "notify"), "LISTEN_FDS=2", "LISTEN_FDNAMES=test:extra")
-	cmd.ExtraFiles = files
-	h.startForeground(cmd)
+	files := tcpListenerFiles(t, 2)
+	runActivated(h, role, "test:extra", files)
 	_, old := h.listening()
-	for _, want := range []string{"FDSTOREREMOVE=1\nFDNAME=extra", "READY=1"} {
-		if d := recv(); d.state != want || d.pid != old {
-			t.Fatalf("notification %q from pid %d; want %q from %d", d.state, d.pid, want, old)
-		}
-	}
+	wantNotifications(t, recv, old, "FDSTOREREMOVE=1\nFDNAME=extra", "READY=1")
 	h.behave("two")
 	if stdout, errOut, code := h.main("upgrade", "--pid", strconv.Itoa(old)); code != 0 {
 		t.Fatalf("upgrade: exit %d, %q %q", code, stdout, errOut)
@@ -236,29 +187,68 @@ func TestRestartTakesASocketPassedTwice(t *testing.T) {
 	h := newHostileHarness(t)
 	h.config["FDStore"] = "true"
 	recv := notifyReceiver(t, filepath.Join(h.dir, "notify"))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	f := tcpListenerFiles(t, 1)[0]
+	l, err := net.FileListener(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := l.(*net.TCPListener).File()
+	passed := l.Addr().String()
 	l.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cmd := exec.Command("sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, os.Args[0], "run", "--pidfile", "")
-	cmd.Env = append(h.command("upgrade-hostile").Env,
-		"NOTIFY_SOCKET="+filepath.Join(h.dir, "notify"), "LISTEN_FDS=2", "LISTEN_FDNAMES=test:test")
-	cmd.ExtraFiles = []*os.File{f, f}
-	h.startForeground(cmd)
+	cmd := runActivated(h, "upgrade-hostile", "test:test", []*os.File{f, f})
 	if d := recv(); d.state != "READY=1" || d.pid != cmd.Process.Pid {
 		t.Fatalf("notification %q from pid %d; want READY=1 from the daemon, %d", d.state, d.pid, cmd.Process.Pid)
 	}
 	addr, pid := h.listening()
-	if addr != l.Addr().String() {
-		t.Errorf("the daemon listens on %s; want the socket passed, %s", addr, l.Addr())
+	if addr != passed {
+		t.Errorf("the daemon listens on %s; want the socket passed, %s", addr, passed)
 	}
 	if got := server(t, addr); got != pid {
 		t.Fatalf("pid %d answered; want the daemon, %d", got, pid)
+	}
+}
+
+// tcpListenerFiles returns the files of n new loopback listeners, closed
+// when the test ends.
+func tcpListenerFiles(t *testing.T, n int) []*os.File {
+	t.Helper()
+	var files []*os.File
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := l.(*net.TCPListener).File()
+		l.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		files = append(files, f)
+	}
+	return files
+}
+
+// runActivated starts the main of role with run, in the foreground, as
+// systemd starts a unit with socket activation or a file descriptor store:
+// files passed from descriptor 3 on under names (LISTEN_FDNAMES, joined by
+// ':'), LISTEN_PID the daemon's own, and the notify socket in h's
+// directory. The test ends it.
+func runActivated(h *hostileHarness, role, names string, files []*os.File) *exec.Cmd {
+	cmd := exec.Command("sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, os.Args[0], "run", "--pidfile", "")
+	cmd.Env = append(h.command(role).Env, "NOTIFY_SOCKET="+filepath.Join(h.dir, "notify"),
+		"LISTEN_FDS="+strconv.Itoa(len(files)), "LISTEN_FDNAMES="+names)
+	cmd.ExtraFiles = files
+	h.startForeground(cmd)
+	return cmd
+}
+
+// wantNotifications fails the test unless the next notifications recv
+// gets are states, in this order, each from pid.
+func wantNotifications(t *testing.T, recv func() datagram, pid int, states ...string) {
+	t.Helper()
+	for _, want := range states {
+		if d := recv(); d.state != want || d.pid != pid {
+			t.Fatalf("notification %q from pid %d; want %q from %d", d.state, d.pid, want, pid)
+		}
 	}
 }
