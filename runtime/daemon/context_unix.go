@@ -19,8 +19,9 @@ type daemonState struct {
 	// it last sent says a reload failed.
 	reloadFailed bool
 
-	// toStore holds back from systemd's file descriptor store what a
-	// replacement opens until it is the main process (fdstore_unix.go).
+	// toStore holds a replacement's changes to systemd's file descriptor
+	// store (the files it opens, the names it drops) back until it is the
+	// main process (fdstore_unix.go).
 	toStore heldFiles
 
 	// initPipe, in a daemon run by the runtime's own init (process 1 of a
