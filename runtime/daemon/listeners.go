@@ -107,8 +107,8 @@ type keptFiles struct {
 }
 
 // take returns the file called name that the daemon inherited, or else
-// the one activated socket of that name, and keeps it; ok is false if
-// there is neither.
+// the one activated socket of that name (which systemd may pass twice, see
+// sameFiles), and keeps it; ok is false if there is neither.
 func (k *keptFiles) take(name string, activated Activated) (f *os.File, ok bool, err error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
